@@ -1,0 +1,23 @@
+/**
+ * What activities need, injected by the worker (and by tests).
+ * @module
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { Logger } from 'pino';
+import { findAgent, type AgentRecord } from '../src/db/agent-store.ts';
+import type { Db } from '../src/db/pool.ts';
+import type { ModelClients } from '../src/llm/model-client.ts';
+import type { ToolRegistry } from '../src/tools/registry.ts';
+
+export interface ActivityDeps {
+  db: Db;
+  tools: ToolRegistry;
+  models: ModelClients;
+  logger: Logger;
+}
+
+export async function loadAgentOrFail(db: Db, agentId: string): Promise<AgentRecord> {
+  const agent = await findAgent(db, agentId);
+  if (!agent) throw ApplicationFailure.nonRetryable(`agent not found: ${agentId}`, 'AgentNotFound');
+  return agent;
+}

@@ -1,0 +1,162 @@
+/**
+ * The `callModel` activity: loads an agent's context from Postgres, calls its model, stores the
+ * answer. Takes ids, returns ids and counters: no transcript passes through workflow history.
+ * @module
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { getBlocks } from '../src/db/agent-store.ts';
+import { findTurnMessage, insertMessageOnce, loadRecentMessages } from '../src/db/message-store.ts';
+import { withTransaction } from '../src/db/pool.ts';
+import { recordUsage, stepUsage } from '../src/db/usage-store.ts';
+import { messageBudget, selectContext } from '../src/domain/context-window.ts';
+import { RETRYABLE_MODEL_ERRORS } from '../src/domain/errors.ts';
+import type { Usage } from '../src/domain/letta-message.ts';
+import { compileSystemPrompt } from '../src/domain/memory-render.ts';
+import type { StoredMessage } from '../src/domain/stored-message.ts';
+import type { CallModelResult, StepKey } from '../src/domain/turn.ts';
+import { streamChatCompletion } from '../src/llm/chat-completion.ts';
+import { classifyModelError } from '../src/llm/error-classification.ts';
+import { estimateMessageTokens, estimateTokens } from '../src/llm/token-count.ts';
+import { loadAgentOrFail, type ActivityDeps } from './activity-deps.ts';
+
+/** How often a running model call tells Temporal it is alive (the SDK throttles further). */
+const HEARTBEAT_EVERY_MS = 1000;
+
+export function toChatMessage(m: StoredMessage): ChatCompletionMessageParam {
+  switch (m.role) {
+    case 'user':
+      return { role: 'user', content: m.content ?? '' };
+    case 'system':
+      return { role: 'system', content: m.content ?? '' };
+    case 'tool':
+      return { role: 'tool', tool_call_id: m.toolCallId ?? '', content: m.content ?? '' };
+    case 'assistant':
+      return {
+        role: 'assistant',
+        content: m.content,
+        ...(m.toolCalls && m.toolCalls.length > 0
+          ? {
+              tool_calls: m.toolCalls.map((c) => ({
+                id: c.id,
+                type: 'function' as const,
+                function: { name: c.name, arguments: c.arguments },
+              })),
+            }
+          : {}),
+      };
+  }
+}
+
+function stepResult(m: StoredMessage, usage: Usage, finishReason: CallModelResult['finishReason']): CallModelResult {
+  return {
+    messageId: m.id,
+    toolCalls: (m.toolCalls ?? []).map((c) => ({ toolCallId: c.id, name: c.name })),
+    finishReason,
+    usage,
+  };
+}
+
+const NO_USAGE: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+
+export function createModelActivities(deps: ActivityDeps) {
+  const { db, tools, models, logger } = deps;
+
+  async function callModel(key: StepKey): Promise<CallModelResult> {
+    const { agentId, turnId, step } = key;
+    const done = await findTurnMessage(db, agentId, turnId, step, 0);
+    if (done) {
+      // an earlier attempt stored the answer and then lost its completion: do not call again
+      const used = await stepUsage(db, agentId, turnId, step);
+      return stepResult(done, used ?? NO_USAGE, done.toolCalls?.length ? 'tool_calls' : 'stop');
+    }
+
+    const agent = await loadAgentOrFail(db, agentId);
+    const llm = agent.llm_config;
+    const system = compileSystemPrompt(agent.system, await getBlocks(db, agentId));
+    const { tools: toolSchemas, unknown } = tools.schemasFor(agent.tools);
+    if (unknown.length > 0) logger.warn({ agentId, tools: unknown }, 'agent names tools this worker does not have');
+    const budget = messageBudget({
+      contextWindow: llm.context_window,
+      systemTokens: estimateTokens(system),
+      toolTokens: estimateTokens(JSON.stringify(toolSchemas)),
+      maxOutputTokens: llm.max_tokens,
+    });
+    const context = selectContext(await loadRecentMessages(db, agentId, budget), budget);
+
+    const ctx = Context.current();
+    const baseUrl = models.resolveBaseUrl(llm.model_endpoint);
+    const usageBase = {
+      agentId,
+      workflowId: ctx.info.workflowExecution?.workflowId ?? null,
+      turnId,
+      step,
+      attempt: ctx.info.attempt,
+      modelGroup: llm.model,
+      deployment: baseUrl,
+    };
+    const started = Date.now();
+    const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+    let answer;
+    try {
+      answer = await streamChatCompletion(
+        models.get(llm.model_endpoint),
+        {
+          model: llm.model,
+          messages: [{ role: 'system', content: system }, ...context.map(toChatMessage)],
+          tools: toolSchemas,
+          temperature: llm.temperature,
+          maxTokens: llm.max_tokens,
+        },
+        { signal: ctx.cancellationSignal, onProgress: () => ctx.heartbeat() },
+      );
+    } catch (error) {
+      if (ctx.cancellationSignal.aborted) throw error;
+      const failure = classifyModelError(error);
+      await recordUsage(db, { ...usageBase, promptTokens: 0, completionTokens: 0, totalTokens: 0, latencyMs: Date.now() - started, outcome: failure.type });
+      logger.warn({ agentId, turnId, step, attempt: ctx.info.attempt, type: failure.type, status: failure.status }, 'model call failed');
+      throw ApplicationFailure.create({
+        type: failure.type,
+        message: failure.message,
+        nonRetryable: !RETRYABLE_MODEL_ERRORS.includes(failure.type),
+        ...(failure.retryAfterMs !== undefined ? { nextRetryDelay: failure.retryAfterMs } : {}),
+      });
+    } finally {
+      clearInterval(beat);
+    }
+
+    const usage = answer.usage ?? {
+      prompt_tokens: estimateTokens(system) + context.reduce((n, m) => n + m.tokens, 0),
+      completion_tokens: estimateMessageTokens(answer),
+      total_tokens: 0,
+    };
+    if (usage.total_tokens === 0) usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+    const stored = await withTransaction(db, async (tx) => {
+      const row = await insertMessageOnce(tx, {
+        agentId,
+        turnId,
+        step,
+        idx: 0,
+        role: 'assistant',
+        content: answer.content,
+        reasoning: answer.reasoning,
+        toolCalls: answer.toolCalls.length > 0 ? answer.toolCalls : null,
+        tokens: estimateMessageTokens(answer),
+        sequenced: true,
+      });
+      await recordUsage(tx, {
+        ...usageBase,
+        promptTokens: usage.prompt_tokens,
+        completionTokens: usage.completion_tokens,
+        totalTokens: usage.total_tokens,
+        latencyMs: Date.now() - started,
+        outcome: 'ok',
+      });
+      return row;
+    });
+    return stepResult(stored, usage, answer.finishReason);
+  }
+
+  return { callModel };
+}

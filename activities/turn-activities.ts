@@ -1,0 +1,25 @@
+/**
+ * The `beginTurn` activity: puts the turn's stored user message into the agent's recall.
+ * @module
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { sequenceUserMessage } from '../src/db/message-store.ts';
+import { loadAgentOrFail, type ActivityDeps } from './activity-deps.ts';
+
+export function createTurnActivities(deps: ActivityDeps) {
+  const { db } = deps;
+
+  async function beginTurn(input: { agentId: string; messageId: string }): Promise<{ seq: number }> {
+    await loadAgentOrFail(db, input.agentId);
+    const seq = await sequenceUserMessage(db, input.agentId, input.messageId);
+    if (seq === null) {
+      throw ApplicationFailure.nonRetryable(
+        `message ${input.messageId} is not a stored user message of agent ${input.agentId}`,
+        'InvalidPayload',
+      );
+    }
+    return { seq };
+  }
+
+  return { beginTurn };
+}

@@ -1,0 +1,336 @@
+/**
+ * The TypeScript SDK: agents, their memory, and messages to them.
+ * @module
+ */
+import {
+  Client,
+  Connection,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { loadConfig, type MemloomConfig } from '../config/env.ts';
+import * as agents from '../db/agent-store.ts';
+import * as messages from '../db/message-store.ts';
+import { insertPassage, listPassages, searchPassages, type Passage } from '../db/passage-store.ts';
+import { createDb, type Db } from '../db/pool.ts';
+import { getSetting, putSetting, SettingKey } from '../db/settings-store.ts';
+import { usageTotals, type UsageTotals } from '../db/usage-store.ts';
+import {
+  CreateAgentSchema,
+  DEFAULT_SYSTEM_PROMPT,
+  UpdateAgentSchema,
+  UpdateBlockSchema,
+  type AgentState,
+  type Block,
+  type CreateAgentInput,
+  type UpdateAgentInput,
+  type UpdateBlockInput,
+} from '../domain/agent.ts';
+import { ConfigError, TurnFailedError, ValidationError } from '../domain/errors.ts';
+import { agentWorkflowId, IdPrefix, MessageIdSchema, newId } from '../domain/ids.ts';
+import { toLettaMessages, type LettaMessage, type LettaResponse } from '../domain/letta-message.ts';
+import {
+  EmbeddingConfigSchema,
+  LlmConfigSchema,
+  type EmbeddingConfig,
+  type EmbeddingConfigInput,
+  type LlmConfig,
+  type LlmConfigInput,
+} from '../domain/llm-config.ts';
+import { AgentIdKey, AgentNameKey } from '../domain/search-attributes.ts';
+import { MaxStepsSchema, type AgentWorkflowStatus, type TurnResult } from '../domain/turn.ts';
+import { parseInput } from '../domain/validation.ts';
+import { estimateMessageTokens } from '../llm/token-count.ts';
+import { BASE_TOOL_NAMES } from '../tools/memory-tools.ts';
+import { AGENT_WORKFLOW_TYPE, sendMessageUpdate, statusQuery } from '../../workflows/agent-definitions.ts';
+import { describeDbError } from './errors.ts';
+import { buildLettaResponse } from './letta-response.ts';
+
+export interface ClientOptions extends Partial<MemloomConfig> {
+  /** An existing Temporal connection (not closed by {@link MemloomClient.close}). */
+  connection?: Connection;
+  /** An existing pool (not closed by {@link MemloomClient.close}). */
+  db?: Db;
+}
+
+export interface UserMessageOptions {
+  /**
+   * Idempotency key: `message-<uuid>`. Sending again with the same id returns the same turn
+   * instead of a second answer. @default a new id
+   */
+  messageId?: string;
+  /** @default 10 */
+  maxSteps?: number;
+}
+
+export const UserTextSchema = z
+  .string({ error: 'must be a string' })
+  .refine((t) => t.trim().length > 0, 'must not be empty')
+  .refine((t) => t.length <= 200_000, 'must be at most 200000 characters');
+
+const UserMessageOptionsSchema = z.object({ messageId: MessageIdSchema.optional(), maxSteps: MaxStepsSchema.optional() });
+const ListMessagesSchema = z.object({
+  limit: z.number().int('must be an integer').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100),
+  before: z.number().int().optional(),
+});
+
+/** Temporal refuses more than 10 in-flight updates per workflow; queued turns wait for a slot. */
+const IN_FLIGHT_RETRY_MS = { initial: 200, max: 3000 } as const;
+
+function isTooManyInFlightUpdates(error: unknown): boolean {
+  const text = String((error as { message?: unknown }).message ?? '') + String((error as { cause?: { message?: unknown } }).cause?.message ?? '');
+  return /in-flight|in flight|too many updates|ResourceExhausted|RESOURCE_EXHAUSTED/i.test(text) && !(error instanceof WorkflowUpdateFailedError);
+}
+
+/**
+ * A memloom client: connects to Temporal and Postgres.
+ *
+ * @example
+ * ```ts
+ * const client = await createClient();
+ * const agent = await client.createAgent({ name: 'my-assistant', memory_blocks: [{ label: 'human', value: '' }] });
+ * const r = await client.userMessage(agent.id, 'Hi! My name is Alice.');
+ * console.log(r.messages.at(-1));
+ * await client.close();
+ * ```
+ */
+export async function createClient(options: ClientOptions = {}): Promise<MemloomClient> {
+  const { connection: givenConnection, db: givenDb, ...overrides } = options;
+  const config = loadConfig(overrides);
+  let connection = givenConnection;
+  if (!connection) {
+    try {
+      connection = await Connection.connect({ address: config.temporalAddress });
+    } catch (error) {
+      throw new ConfigError(
+        `cannot reach Temporal at ${config.temporalAddress} (TEMPORAL_ADDRESS): start one with \`temporal server start-dev\``,
+        { cause: error },
+      );
+    }
+  }
+  const db = givenDb ?? createDb({ connectionString: config.databaseUrl });
+  return new MemloomClient(config, connection, db, { ownsConnection: !givenConnection, ownsDb: !givenDb });
+}
+
+export class MemloomClient {
+  readonly temporal: Client;
+
+  constructor(
+    readonly config: MemloomConfig,
+    readonly connection: Connection,
+    readonly db: Db,
+    private readonly owns: { ownsConnection: boolean; ownsDb: boolean },
+  ) {
+    this.temporal = new Client({ connection, namespace: config.temporalNamespace });
+  }
+
+  async #db<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw describeDbError(error, this.config.databaseUrl);
+    }
+  }
+
+  /** The `llm_config` new agents get when they bring none (persisted in Postgres). */
+  async setDefaultLlmConfig(config: LlmConfigInput): Promise<LlmConfig> {
+    const parsed = parseInput(LlmConfigSchema, config, 'llm_config', 'llm_config');
+    await this.#db(() => putSetting(this.db, SettingKey.DefaultLlmConfig, parsed));
+    return parsed;
+  }
+
+  async getDefaultLlmConfig(): Promise<LlmConfig | null> {
+    const value = await this.#db(() => getSetting(this.db, SettingKey.DefaultLlmConfig));
+    return value === undefined ? null : LlmConfigSchema.parse(value);
+  }
+
+  async setDefaultEmbeddingConfig(config: EmbeddingConfigInput): Promise<EmbeddingConfig> {
+    const parsed = parseInput(EmbeddingConfigSchema, config, 'embedding_config', 'embedding_config');
+    await this.#db(() => putSetting(this.db, SettingKey.DefaultEmbeddingConfig, parsed));
+    return parsed;
+  }
+
+  async getDefaultEmbeddingConfig(): Promise<EmbeddingConfig | null> {
+    const value = await this.#db(() => getSetting(this.db, SettingKey.DefaultEmbeddingConfig));
+    return value === undefined ? null : EmbeddingConfigSchema.parse(value);
+  }
+
+  /** Creates an agent. Without `llm_config`, the default set by {@link setDefaultLlmConfig} is copied in. */
+  async createAgent(input: CreateAgentInput): Promise<AgentState> {
+    const parsed = parseInput(CreateAgentSchema, input, 'agent');
+    return this.#db(async () => {
+      const llm = parsed.llm_config ?? (await this.getDefaultLlmConfig());
+      if (!llm) {
+        throw new ValidationError(
+          [{ path: 'llm_config', message: 'is required: pass one, or set a default with setDefaultLlmConfig' }],
+          'agent',
+        );
+      }
+      const embedding = parsed.embedding_config ?? (await this.getDefaultEmbeddingConfig()) ?? undefined;
+      const { include_base_tools, ...rest } = parsed;
+      const tools = [...new Set([...(include_base_tools ? BASE_TOOL_NAMES : []), ...parsed.tools])];
+      return agents.insertAgent(this.db, {
+        ...rest,
+        system: parsed.system ?? DEFAULT_SYSTEM_PROMPT,
+        llm_config: llm,
+        embedding_config: embedding,
+        tools,
+      });
+    });
+  }
+
+  async listAgents(filter: { name?: string; tags?: string[]; limit?: number } = {}): Promise<AgentState[]> {
+    return this.#db(() => agents.listAgents(this.db, filter));
+  }
+
+  /** An agent by id or unique name; throws NotFoundError. */
+  async getAgent(idOrName: string): Promise<AgentState> {
+    return this.#db(async () => {
+      const agent = await agents.requireAgent(this.db, idOrName);
+      return agents.toAgentState(agent, await agents.getBlocks(this.db, agent.id));
+    });
+  }
+
+  async updateAgent(idOrName: string, patch: UpdateAgentInput): Promise<AgentState> {
+    const parsed = parseInput(UpdateAgentSchema, patch, 'agent update');
+    return this.#db(async () => {
+      const agent = await agents.requireAgent(this.db, idOrName);
+      return agents.updateAgent(this.db, agent.id, parsed);
+    });
+  }
+
+  /** Deletes the agent with its messages, passages and unshared blocks, and stops its workflow. */
+  async deleteAgent(idOrName: string): Promise<AgentState> {
+    const state = await this.getAgent(idOrName);
+    try {
+      await this.temporal.workflow.getHandle(agentWorkflowId(state.id)).terminate('agent deleted');
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+    await this.#db(() => agents.deleteAgent(this.db, state.id));
+    return state;
+  }
+
+  /** The agent's core memory blocks. */
+  async getMemory(idOrName: string): Promise<Block[]> {
+    return (await this.getAgent(idOrName)).blocks;
+  }
+
+  /** Edits one block; the value must fit the block's limit. */
+  async updateBlock(idOrName: string, label: string, fields: UpdateBlockInput): Promise<Block> {
+    const parsed = parseInput(UpdateBlockSchema, fields, `memory block "${label}"`);
+    return this.#db(async () => {
+      const agent = await agents.requireAgent(this.db, idOrName);
+      return agents.updateBlockByLabel(this.db, agent.id, label, parsed);
+    });
+  }
+
+  /**
+   * Sends a user message and waits for the agent's answer (a durable turn on the agent's
+   * workflow). Throws {@link TurnFailedError} when the turn cannot finish, e.g. on a 401.
+   */
+  async userMessage(idOrName: string, text: string, options: UserMessageOptions = {}): Promise<LettaResponse> {
+    const content = parseInput(UserTextSchema, text, 'message', 'text');
+    const opts = parseInput(UserMessageOptionsSchema, options, 'message options');
+    const agent = await this.#db(() => agents.requireAgent(this.db, idOrName));
+    const messageId = opts.messageId ?? newId(IdPrefix.Message);
+    await this.#db(() =>
+      messages.insertPendingUserMessage(this.db, {
+        id: messageId,
+        agentId: agent.id,
+        text: content,
+        tokens: estimateMessageTokens({ content }),
+      }),
+    );
+    const turn = await this.#runTurn(agent.id, agent.name, messageId, opts.maxSteps);
+    const rows = await this.#db(() => messages.listTurnMessages(this.db, agent.id, messageId));
+    return buildLettaResponse(turn, rows);
+  }
+
+  async #runTurn(agentId: string, agentName: string, messageId: string, maxSteps: number | undefined): Promise<TurnResult> {
+    let delay: number = IN_FLIGHT_RETRY_MS.initial;
+    for (;;) {
+      const start = new WithStartWorkflowOperation(AGENT_WORKFLOW_TYPE, {
+        workflowId: agentWorkflowId(agentId),
+        taskQueue: this.config.taskQueue,
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        args: [{ agentId }],
+        typedSearchAttributes: [
+          { key: AgentIdKey, value: agentId },
+          { key: AgentNameKey, value: agentName },
+        ],
+        staticSummary: `Agent ${agentName}`,
+        staticDetails: `memloom agent \`${agentId}\`: one Update per user message, turns run in arrival order.`,
+      });
+      try {
+        return await this.temporal.workflow.executeUpdateWithStart(sendMessageUpdate, {
+          args: [{ messageId, ...(maxSteps !== undefined ? { maxSteps } : {}) }],
+          updateId: messageId,
+          startWorkflowOperation: start,
+        });
+      } catch (error) {
+        if (error instanceof WorkflowUpdateFailedError) {
+          const cause = error.cause;
+          const type = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : 'Error';
+          throw new TurnFailedError(type, `turn failed (${type}): ${cause?.message ?? error.message}`, agentId, messageId, {
+            cause: error,
+          });
+        }
+        if (!isTooManyInFlightUpdates(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, IN_FLIGHT_RETRY_MS.max);
+      }
+    }
+  }
+
+  /** Recall memory, oldest first: the last `limit` messages (before seq `before`). */
+  async listMessages(idOrName: string, options: { limit?: number; before?: number } = {}): Promise<LettaMessage[]> {
+    const opts = parseInput(ListMessagesSchema, options, 'message listing');
+    return this.#db(async () => {
+      const agent = await agents.requireAgent(this.db, idOrName);
+      return (await messages.listMessages(this.db, agent.id, opts)).flatMap(toLettaMessages);
+    });
+  }
+
+  /** Adds a passage to the agent's archival memory. */
+  async insertArchivalMemory(idOrName: string, text: string, tags: string[] = []): Promise<Passage> {
+    const content = parseInput(UserTextSchema, text, 'passage', 'text');
+    return this.#db(async () => {
+      const agent = await agents.requireAgent(this.db, idOrName);
+      return insertPassage(this.db, { agentId: agent.id, text: content, tags });
+    });
+  }
+
+  /** Full-text search of archival memory; without a query, the newest passages. */
+  async searchArchivalMemory(idOrName: string, query?: string, topK = 10): Promise<Passage[]> {
+    return this.#db(async () => {
+      const agent = await agents.requireAgent(this.db, idOrName);
+      return query ? searchPassages(this.db, agent.id, { query, topK }) : listPassages(this.db, agent.id, topK);
+    });
+  }
+
+  /** Token usage of every model call the agent made. */
+  async getUsage(idOrName: string): Promise<UsageTotals> {
+    return this.#db(async () => usageTotals(this.db, (await agents.requireAgent(this.db, idOrName)).id));
+  }
+
+  /** What the agent's workflow is doing; null when it is not running. */
+  async getStatus(idOrName: string): Promise<AgentWorkflowStatus | null> {
+    const agent = await this.#db(() => agents.requireAgent(this.db, idOrName));
+    try {
+      return await this.temporal.workflow.getHandle(agentWorkflowId(agent.id)).query(statusQuery);
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return null;
+      throw error;
+    }
+  }
+
+  /** Closes the connections this client opened. */
+  async close(): Promise<void> {
+    if (this.owns.ownsDb) await this.db.end();
+    if (this.owns.ownsConnection) await this.connection.close();
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * memloom's one error taxonomy. Model failures are classified once, at the activity boundary,
+ * into {@link ModelErrorType}s that travel as Temporal `ApplicationFailure` types; everything
+ * else a user can get wrong is a {@link MemloomError} subclass with a stable `code`.
+ * @module
+ */
+import type { z } from 'zod';
+
+/** Typed failures of a model call. The value is the `ApplicationFailure.type`. */
+export const ModelErrorType = {
+  /** 429: back off, honouring Retry-After. */
+  RateLimited: 'RateLimited',
+  /** The request or the stream timed out (408 or client-side). */
+  Timeout: 'Timeout',
+  /** 5xx from the endpoint or its upstream. */
+  Upstream5xx: 'Upstream5xx',
+  /** Connection refused or reset, or a stream cut before it finished. */
+  Connection: 'Connection',
+  /** 400/422: the request itself is wrong; retrying cannot help. */
+  BadRequest: 'BadRequest',
+  /** 401/403, or LiteLLM's `no_db_connection` for a wrong key. */
+  AuthFailed: 'AuthFailed',
+  /** 404, or LiteLLM's "Invalid model name". */
+  ModelNotFound: 'ModelNotFound',
+  /** The provider refused the content. */
+  ContentPolicy: 'ContentPolicy',
+  /** A spend limit was reached. */
+  BudgetExceeded: 'BudgetExceeded',
+  /** The prompt does not fit the model's context window. */
+  ContextWindowExceeded: 'ContextWindowExceeded',
+} as const;
+export type ModelErrorType = (typeof ModelErrorType)[keyof typeof ModelErrorType];
+
+/** Failures worth another attempt of the same call. */
+export const RETRYABLE_MODEL_ERRORS: readonly ModelErrorType[] = [
+  ModelErrorType.RateLimited,
+  ModelErrorType.Timeout,
+  ModelErrorType.Upstream5xx,
+  ModelErrorType.Connection,
+];
+
+/** Failure types that a Temporal retry policy must never retry. */
+export const NON_RETRYABLE_FAILURE_TYPES: readonly string[] = [
+  ModelErrorType.BadRequest,
+  ModelErrorType.AuthFailed,
+  ModelErrorType.ModelNotFound,
+  ModelErrorType.ContentPolicy,
+  ModelErrorType.BudgetExceeded,
+  ModelErrorType.ContextWindowExceeded,
+  'AgentNotFound',
+  'InvalidPayload',
+];
+
+export function isModelErrorType(value: unknown): value is ModelErrorType {
+  return typeof value === 'string' && Object.values<string>(ModelErrorType).includes(value);
+}
+
+export const ErrorCode = {
+  Validation: 'validation_error',
+  NotFound: 'not_found',
+  Conflict: 'conflict',
+  TurnFailed: 'turn_failed',
+  Config: 'config_error',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class MemloomError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** One problem with one input field. `path` is dotted, e.g. `llm_config.context_window`. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+/** Bad input. The message names every field and why; nothing was written. */
+export class ValidationError extends MemloomError {
+  constructor(
+    readonly issues: FieldIssue[],
+    readonly subject = 'input',
+  ) {
+    super(ErrorCode.Validation, `invalid ${subject}: ${issues.map(formatIssue).join('; ')}`);
+  }
+
+  static fromZod(error: z.ZodError, subject?: string, prefix = ''): ValidationError {
+    const issues = error.issues.map((issue) => ({
+      path: [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.'),
+      message: issue.message,
+    }));
+    return new ValidationError(issues, subject);
+  }
+}
+
+function formatIssue(issue: FieldIssue): string {
+  return issue.path === '' ? issue.message : `${issue.path}: ${issue.message}`;
+}
+
+export class NotFoundError extends MemloomError {
+  constructor(
+    readonly resource: string,
+    readonly key: string,
+    hint?: string,
+  ) {
+    super(ErrorCode.NotFound, `${resource} not found: ${key}${hint ? ` (${hint})` : ''}`);
+  }
+}
+
+export class ConflictError extends MemloomError {
+  constructor(message: string) {
+    super(ErrorCode.Conflict, message);
+  }
+}
+
+export class ConfigError extends MemloomError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Config, message, options);
+  }
+}
+
+/** A turn that ended in a failure the workflow could not recover from (e.g. a 401). */
+export class TurnFailedError extends MemloomError {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly agentId: string,
+    readonly messageId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(ErrorCode.TurnFailed, message, options);
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * memloom's typed search attributes: filters in the Temporal UI and `temporal workflow list`,
+ * e.g. `AgentName = "my-assistant"`. Registered by `memloom migrate` and by the dev stack.
+ * @module
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const AgentIdKey = defineSearchAttributeKey('AgentId', SearchAttributeType.KEYWORD);
+export const AgentNameKey = defineSearchAttributeKey('AgentName', SearchAttributeType.KEYWORD);
+export const PipelineKey = defineSearchAttributeKey('Pipeline', SearchAttributeType.KEYWORD);
+
+export const MEMLOOM_SEARCH_ATTRIBUTES = [AgentIdKey, AgentNameKey, PipelineKey] as const;

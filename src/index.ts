@@ -1,0 +1,42 @@
+/**
+ * memloom: durable Letta-style agents on Temporal, PostgreSQL and any OpenAI-compatible
+ * (LiteLLM) endpoint.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from 'memloom';
+ * const client = await createClient();
+ * const agent = await client.createAgent({ name: 'my-assistant', memory_blocks: [{ label: 'human', value: '' }] });
+ * const r = await client.userMessage(agent.id, 'Hi! My name is Alice.');
+ * ```
+ * @module
+ */
+export { createClient, MemloomClient, type ClientOptions, type UserMessageOptions } from './client/memloom-client.ts';
+export { defineTool, ToolError, type ToolContext, type ToolDefinition, type ToolSpec } from './tools/define-tool.ts';
+export { BASE_TOOL_NAMES } from './tools/memory-tools.ts';
+export { loadConfig, type MemloomConfig } from './config/env.ts';
+export { createMemloomWorker, type MemloomWorker, type MemloomWorkerOptions } from '../workers/agent-worker.ts';
+export {
+  ConfigError,
+  ConflictError,
+  MemloomError,
+  ModelErrorType,
+  NotFoundError,
+  TurnFailedError,
+  ValidationError,
+  type FieldIssue,
+} from './domain/errors.ts';
+export type { AgentState, Block, CreateAgentInput, CreateBlockInput, UpdateAgentInput, UpdateBlockInput } from './domain/agent.ts';
+export type { EmbeddingConfig, EmbeddingConfigInput, LlmConfig, LlmConfigInput } from './domain/llm-config.ts';
+export type {
+  AssistantMessage,
+  LettaMessage,
+  LettaResponse,
+  ReasoningMessage,
+  StopReason,
+  ToolCallMessage,
+  ToolReturnMessage,
+  UsageStatistics,
+  UserMessage,
+} from './domain/letta-message.ts';
+export type { AgentWorkflowStatus } from './domain/turn.ts';

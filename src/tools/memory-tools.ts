@@ -1,0 +1,198 @@
+/**
+ * Letta's built-in memory tools, with Letta's names and arguments. Each runs inside the
+ * transaction that stores its tool return, so an edit is applied exactly once.
+ * @module
+ */
+import { z } from 'zod';
+import type { Block } from '../domain/agent.ts';
+import { lockBlock, writeBlock } from '../db/agent-store.ts';
+import { searchMessages } from '../db/message-store.ts';
+import { insertPassage, searchPassages } from '../db/passage-store.ts';
+import type { Queryable } from '../db/pool.ts';
+import { toLettaMessages } from '../domain/letta-message.ts';
+import { ToolError, toParametersSchema, type ToolParameters } from './define-tool.ts';
+
+export interface MemoryToolContext {
+  tx: Queryable;
+  agentId: string;
+  /** Unique per tool call: `<turnId>/<step>/<index>`. */
+  callKey: string;
+}
+
+export interface MemoryTool<P extends ToolParameters = ToolParameters> {
+  name: string;
+  description: string;
+  parameters: P;
+  jsonSchema: Record<string, unknown>;
+  execute: (args: z.output<P>, ctx: MemoryToolContext) => Promise<unknown>;
+}
+
+function memoryTool<P extends ToolParameters>(t: Omit<MemoryTool<P>, 'jsonSchema'>): MemoryTool<P> {
+  return { ...t, jsonSchema: toParametersSchema(t.parameters) };
+}
+
+const label = z.string().describe('Label of the memory block to edit, e.g. "human" or "persona".');
+
+async function editableBlock(ctx: MemoryToolContext, blockLabel: string): Promise<Block> {
+  const block = await lockBlock(ctx.tx, ctx.agentId, blockLabel);
+  if (!block) throw new ToolError(`Memory block "${blockLabel}" does not exist.`);
+  if (block.read_only) throw new ToolError(`Memory block "${blockLabel}" is read-only and cannot be edited.`);
+  return block;
+}
+
+async function saveBlock(ctx: MemoryToolContext, block: Block, value: string): Promise<string> {
+  if (value.length > block.limit) {
+    throw new ToolError(
+      `Edit failed: Exceeds ${block.limit} character limit (requested ${value.length}) for block "${block.label}". ` +
+        'Shorten the content or replace older text first.',
+    );
+  }
+  await writeBlock(ctx.tx, block.id, { value });
+  return `Memory block "${block.label}" updated (${value.length}/${block.limit} characters).`;
+}
+
+const LINE_NUMBER_PREFIX = /^\s*\d+→/m;
+
+export const coreMemoryAppend = memoryTool({
+  name: 'core_memory_append',
+  description: 'Append to the contents of a core memory block. Content is added on a new line.',
+  parameters: z.object({ label, content: z.string().describe('Content to append. All unicode is supported.') }),
+  async execute({ label: l, content }, ctx) {
+    const block = await editableBlock(ctx, l);
+    return saveBlock(ctx, block, block.value === '' ? content : `${block.value}\n${content}`);
+  },
+});
+
+export const coreMemoryReplace = memoryTool({
+  name: 'core_memory_replace',
+  description: 'Replace the contents of a core memory block. To delete memories, use an empty string for new_content.',
+  parameters: z.object({
+    label,
+    old_content: z.string().min(1).describe('String to replace. Must be an exact match.'),
+    new_content: z.string().describe('Content to write to the memory.'),
+  }),
+  async execute({ label: l, old_content, new_content }, ctx) {
+    const block = await editableBlock(ctx, l);
+    if (!block.value.includes(old_content)) {
+      throw new ToolError(`Old content '${old_content}' not found in memory block '${l}'.`);
+    }
+    return saveBlock(ctx, block, block.value.split(old_content).join(new_content));
+  },
+});
+
+export const memoryReplace = memoryTool({
+  name: 'memory_replace',
+  description:
+    'Replace a specific string in a memory block with a new string. old_string must match exactly once. ' +
+    'Do not include line-number prefixes.',
+  parameters: z.object({
+    label,
+    old_string: z.string().min(1).describe('The text to replace (must match exactly once).'),
+    new_string: z.string().describe('The new text to insert in place of old_string.'),
+  }),
+  async execute({ label: l, old_string, new_string }, ctx) {
+    if (LINE_NUMBER_PREFIX.test(old_string) || LINE_NUMBER_PREFIX.test(new_string)) {
+      throw new ToolError('old_string and new_string must not contain line-number prefixes.');
+    }
+    const block = await editableBlock(ctx, l);
+    const count = block.value.split(old_string).length - 1;
+    if (count === 0) throw new ToolError(`No replacement was performed: old_string '${old_string}' did not appear verbatim in block '${l}'.`);
+    if (count > 1) throw new ToolError(`No replacement was performed: old_string '${old_string}' appears ${count} times in block '${l}'; make it unique.`);
+    return saveBlock(ctx, block, block.value.replace(old_string, () => new_string));
+  },
+});
+
+export const memoryInsert = memoryTool({
+  name: 'memory_insert',
+  description: 'Insert text at a specific line in a memory block (0 = top, -1 = end).',
+  parameters: z.object({
+    label,
+    new_string: z.string().describe('The text to insert.'),
+    insert_line: z.number().int().min(-1).default(-1).describe('Line number after which to insert; 0 inserts at the top, -1 at the end.'),
+  }),
+  async execute({ label: l, new_string, insert_line }, ctx) {
+    const block = await editableBlock(ctx, l);
+    const lines = block.value === '' ? [] : block.value.split('\n');
+    if (insert_line > lines.length) {
+      throw new ToolError(`insert_line ${insert_line} is past the end of block '${l}' (${lines.length} lines).`);
+    }
+    const at = insert_line === -1 ? lines.length : insert_line;
+    lines.splice(at, 0, ...new_string.split('\n'));
+    return saveBlock(ctx, block, lines.join('\n'));
+  },
+});
+
+export const archivalMemoryInsert = memoryTool({
+  name: 'archival_memory_insert',
+  description: 'Add information to long-term archival memory for later search.',
+  parameters: z.object({
+    content: z.string().min(1).describe('Content to write to the memory.'),
+    tags: z.array(z.string()).optional().describe('Optional tags to categorize the memory.'),
+  }),
+  async execute({ content, tags }, ctx) {
+    const passage = await insertPassage(ctx.tx, { agentId: ctx.agentId, text: content, tags: tags ?? [], sourceKey: ctx.callKey });
+    return `Stored in archival memory as ${passage.id}.`;
+  },
+});
+
+export const archivalMemorySearch = memoryTool({
+  name: 'archival_memory_search',
+  description: 'Search archival memory (full-text). Returns the best matching passages.',
+  parameters: z.object({
+    query: z.string().min(1).describe('What to search for.'),
+    tags: z.array(z.string()).optional(),
+    tag_match_mode: z.enum(['any', 'all']).default('any'),
+    top_k: z.number().int().min(1).max(100).default(10),
+    start_datetime: z.string().datetime({ offset: true }).optional(),
+    end_datetime: z.string().datetime({ offset: true }).optional(),
+  }),
+  async execute(args, ctx) {
+    const passages = await searchPassages(ctx.tx, ctx.agentId, {
+      query: args.query,
+      tags: args.tags,
+      tagMatchMode: args.tag_match_mode,
+      topK: args.top_k,
+      start: args.start_datetime ? new Date(args.start_datetime) : undefined,
+      end: args.end_datetime ? new Date(args.end_datetime) : undefined,
+    });
+    return passages.map((p) => ({ timestamp: p.created_at.toISOString(), content: p.text, tags: p.tags }));
+  },
+});
+
+export const conversationSearch = memoryTool({
+  name: 'conversation_search',
+  description: 'Search earlier messages of this conversation (recall memory), newest first.',
+  parameters: z.object({
+    query: z.string().optional().describe('Text to look for; omit to list recent messages.'),
+    roles: z.array(z.enum(['assistant', 'user', 'tool'])).optional(),
+    limit: z.number().int().min(1).max(100).default(5),
+    start_date: z.string().datetime({ offset: true }).optional(),
+    end_date: z.string().datetime({ offset: true }).optional(),
+  }),
+  async execute(args, ctx) {
+    const rows = await searchMessages(ctx.tx, ctx.agentId, {
+      query: args.query,
+      roles: args.roles,
+      limit: args.limit,
+      startDate: args.start_date ? new Date(args.start_date) : undefined,
+      endDate: args.end_date ? new Date(args.end_date) : undefined,
+    });
+    return rows.flatMap(toLettaMessages).flatMap((m) => {
+      const text = 'content' in m ? m.content : 'tool_return' in m ? m.tool_return : null;
+      return text ? [{ timestamp: m.date, role: m.message_type.replace(/_message$/, ''), content: text }] : [];
+    });
+  },
+});
+
+export const MEMORY_TOOLS: readonly MemoryTool[] = [
+  coreMemoryAppend,
+  coreMemoryReplace,
+  memoryInsert,
+  memoryReplace,
+  archivalMemoryInsert,
+  archivalMemorySearch,
+  conversationSearch,
+] as unknown as readonly MemoryTool[];
+
+/** Tools attached to new agents when `include_base_tools` is true. */
+export const BASE_TOOL_NAMES: readonly string[] = MEMORY_TOOLS.map((t) => t.name);

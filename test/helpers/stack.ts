@@ -1,0 +1,101 @@
+/**
+ * A real stack per test file: its own Postgres database (migrated), the shared Temporal dev
+ * server started by test/run.ts, an in-process memloom worker on its own task queue, the
+ * scripted model server, and a client.
+ */
+import { after } from 'node:test';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { createClient, type MemloomClient } from '../../src/client/memloom-client.ts';
+import { createLogger } from '../../src/config/logger.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { createDb, type Db } from '../../src/db/pool.ts';
+import { startScriptedModelServer, type ScriptedModelServer } from '../../src/dev/scripted-model-server.ts';
+import type { ToolDefinition } from '../../src/tools/define-tool.ts';
+import { createMemloomWorker, type MemloomWorker } from '../../workers/agent-worker.ts';
+
+export const TEMPORAL_ADDRESS = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+export const ADMIN_DATABASE_URL = process.env.MEMLOOM_TEST_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const BUNDLE = process.env.MEMLOOM_TEST_WORKFLOW_BUNDLE;
+
+/** A fresh, migrated database; dropped when the test file ends. */
+export async function createTestDatabase(): Promise<{ url: string; db: Db }> {
+  const name = `memloom_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+  const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${name}`;
+  const db = createDb({ connectionString: url.toString() });
+  await migrate(db);
+  after(async () => {
+    await db.end().catch(() => undefined);
+    const cleanup = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+    await cleanup.connect();
+    await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await cleanup.end();
+  });
+  return { url: url.toString(), db };
+}
+
+export interface TestStack {
+  db: Db;
+  databaseUrl: string;
+  taskQueue: string;
+  model: ScriptedModelServer;
+  client: MemloomClient;
+  /** The in-process worker, when started. */
+  worker: MemloomWorker | null;
+  startWorker(extra?: { tools?: ToolDefinition[]; modelApiKey?: string }): Promise<MemloomWorker>;
+  /** Default llm_config pointing at the scripted model server. */
+  llmConfig: { model: string; model_endpoint: string; context_window: number };
+}
+
+export interface TestStackOptions {
+  tools?: ToolDefinition[];
+  modelApiKey?: string;
+  /** @default true */
+  startWorker?: boolean;
+  modelServerApiKey?: string;
+}
+
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  const { url, db } = await createTestDatabase();
+  const taskQueue = `memloom-test-${randomUUID()}`;
+  const model = await startScriptedModelServer(options.modelServerApiKey ? { apiKey: options.modelServerApiKey } : {});
+  const client = await createClient({ temporalAddress: TEMPORAL_ADDRESS, databaseUrl: url, taskQueue });
+  const workers: MemloomWorker[] = [];
+  const runs: Promise<void>[] = [];
+  const stack: TestStack = {
+    db,
+    databaseUrl: url,
+    taskQueue,
+    model,
+    client,
+    worker: null,
+    llmConfig: { model: 'scripted-model', model_endpoint: model.url, context_window: 8192 },
+    async startWorker(extra = {}) {
+      const worker = await createMemloomWorker({
+        config: { temporalAddress: TEMPORAL_ADDRESS, databaseUrl: url, taskQueue },
+        db,
+        tools: extra.tools ?? options.tools ?? [],
+        modelApiKey: extra.modelApiKey ?? options.modelApiKey ?? 'sk-test',
+        logger: createLogger('silent'),
+        ...(BUNDLE ? { workflowBundle: { codePath: BUNDLE } } : {}),
+      });
+      workers.push(worker);
+      runs.push(worker.run());
+      stack.worker = worker;
+      return worker;
+    },
+  };
+  if (options.startWorker !== false) await stack.startWorker();
+  after(async () => {
+    await Promise.all(workers.map((w) => w.shutdown().catch(() => undefined)));
+    await Promise.allSettled(runs);
+    await client.close();
+    await model.close();
+  });
+  return stack;
+}
