@@ -12,10 +12,15 @@ export const MODEL_ENDPOINT_TYPES = [
   'xai', 'openrouter', 'litellm',
 ] as const;
 
-const httpUrl = z
-  .string()
-  .url('must be an http(s) URL')
-  .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL');
+function isHttpUrl(value: string): boolean {
+  try {
+    return /^https?:$/.test(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+const httpUrl = z.string().refine(isHttpUrl, 'must be an http(s) URL');
 
 export const LlmConfigSchema = z.object({
   model: z.string().trim().min(1, 'must name a model'),
