@@ -43,11 +43,17 @@ export class ToolError extends Error {
 
 /** JSON schema for a zod object, in the shape chat completion `tools` expect. */
 export function toParametersSchema(parameters: ToolParameters): Record<string, unknown> {
-  const { $schema: _ignored, ...schema } = z.toJSONSchema(parameters, { io: 'input', unrepresentable: 'any' }) as Record<
-    string,
-    unknown
-  >;
-  return schema;
+  const { $schema: _ignored, ...schema } = z.toJSONSchema(parameters, {
+    io: 'input',
+    unrepresentable: 'any',
+    // drop zod's implicit safe-integer bounds: noise for the model
+    override: ({ jsonSchema }) => {
+      if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
+      if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+    },
+  }) as Record<string, unknown>;
+  // unknown keys are stripped on parse; telling the model so keeps it from inventing them
+  return { ...schema, additionalProperties: false };
 }
 
 /**
