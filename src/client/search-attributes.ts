@@ -3,10 +3,11 @@
  * @module
  */
 import type { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { MEMLOOM_SEARCH_ATTRIBUTES } from '../domain/search-attributes.ts';
 
-const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
+// @temporalio/proto is CommonJS: its namespace comes in as the default export
+const IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
 
 const TYPE_MAP = {
   KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,

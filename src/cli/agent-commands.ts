@@ -1,0 +1,215 @@
+/**
+ * `memloom agent ...`: create, list, show, update and delete agents.
+ * @module
+ */
+import { Command } from 'commander';
+import { z } from 'zod';
+import type { CreateAgentInput, CreateBlockInput, UpdateAgentInput } from '../domain/agent.ts';
+import { setAction } from './command-context.ts';
+import { formatAgent, formatAgentList } from './format.ts';
+import {
+  addJsonOption,
+  assignmentFlag,
+  addLlmOptions,
+  collect,
+  flagError,
+  hasLlmFlags,
+  intFlag,
+  llmConfigFromFlags,
+  llmFlagOf,
+  LlmFlagsSchema,
+  parseFlags,
+  withFlagPaths,
+} from './options.ts';
+import { printResult } from './output.ts';
+
+const CreateFlagsSchema = LlmFlagsSchema.extend({
+  name: z.string(),
+  system: z.string().optional(),
+  description: z.string().optional(),
+  block: z.array(assignmentFlag).default([]),
+  blockLimit: z.array(assignmentFlag.pipe(z.tuple([z.string(), intFlag]))).default([]),
+  tool: z.array(z.string()).default([]),
+  tag: z.array(z.string()).default([]),
+  baseTools: z.boolean().default(true),
+});
+
+/** `--block human=...` and `--block-limit human=2000` → memory blocks, in flag order. */
+export function blocksFromFlags(blockFlags: [string, string][], limitFlags: [string, number][]): CreateBlockInput[] {
+  const blocks: CreateBlockInput[] = blockFlags.map(([label, value]) => ({ label, value }));
+  for (const [label, limit] of limitFlags) {
+    const block = blocks.find((b) => b.label === label);
+    if (!block) flagError('--block-limit', `no --block with label "${label}"`);
+    block.limit = limit;
+  }
+  return blocks;
+}
+
+function createAgentInput(options: Record<string, unknown>): CreateAgentInput {
+  const flags = parseFlags(CreateFlagsSchema, options);
+  const { model, modelEndpoint, contextWindow, temperature, maxTokens } = flags;
+  const llm = { model, modelEndpoint, contextWindow, temperature, maxTokens };
+  return {
+    name: flags.name,
+    ...(flags.system !== undefined ? { system: flags.system } : {}),
+    ...(flags.description !== undefined ? { description: flags.description } : {}),
+    memory_blocks: blocksFromFlags(flags.block, flags.blockLimit),
+    // without llm flags the persisted default (`memloom defaults llm`) applies
+    ...(hasLlmFlags(llm) ? { llm_config: llmConfigFromFlags(llm) } : {}),
+    tools: flags.tool,
+    tags: flags.tag,
+    include_base_tools: flags.baseTools,
+  };
+}
+
+/** Client issue paths → the flags that set them. */
+function agentFlagOf(input: CreateAgentInput): (path: string) => string | undefined {
+  return (path) => {
+    const block = /^memory_blocks\.(\d+)\.(\w+)$/.exec(path);
+    if (block) {
+      const label = input.memory_blocks?.[Number(block[1])]?.label ?? '';
+      return block[2] === 'limit' ? `--block-limit ${label}` : `--block ${label}`;
+    }
+    if (/^tools\.\d+$/.test(path)) return '--tool';
+    if (/^tags\.\d+$/.test(path)) return '--tag';
+    if (path === 'name' || path === 'system' || path === 'description') return `--${path}`;
+    return llmFlagOf(path);
+  };
+}
+
+function createCommand(): Command {
+  const command = new Command('create')
+    .summary('create an agent with memory blocks, tools and a model')
+    .description(
+      'Create an agent: a name, a system prompt, core memory blocks that stay in its context, tools and an llm_config. ' +
+        'Without model flags the default set by `memloom defaults llm` is used.',
+    )
+    .requiredOption('--name <name>', 'unique agent name')
+    .option('--system <prompt>', "system prompt (default: memloom's memory-aware prompt)")
+    .option('--description <text>', 'what the agent is for')
+    .option('--block <label=value>', 'a core memory block, e.g. human= or persona="I am ..." (repeatable)', collect)
+    .option('--block-limit <label=chars>', "character limit of a block given with --block (default 5000; repeatable)", collect)
+    .option('--tool <name>', 'attach a tool registered on the worker (repeatable)', collect)
+    .option('--tag <tag>', 'tag the agent (repeatable)', collect)
+    .option('--no-base-tools', 'do not attach the built-in memory tools (core_memory_append, archival_memory_search, ...)');
+  addLlmOptions(command);
+  addJsonOption(command);
+  command.addHelpText(
+    'after',
+    `
+Examples:
+  $ memloom agent create --name my-assistant --block human= --block "persona=I am a helpful assistant." \\
+      --model gpt-4o-mini --model-endpoint http://localhost:4000
+  $ memloom agent create --name researcher --tool search_web --tag team-a --block-limit human=2000 --block human=`,
+  );
+  return setAction(command, async (ctx, _args, options) => {
+    const input = createAgentInput(options);
+    const client = await ctx.client();
+    const agent = await client.createAgent(input).catch((e: unknown) => {
+      throw withFlagPaths(e, agentFlagOf(input));
+    });
+    printResult(ctx.mode, agent, (a) => `created agent ${a.name} (${a.id})\n${formatAgent(a)}`);
+  });
+}
+
+const ListFlagsSchema = z.object({ tag: z.array(z.string()).default([]), name: z.string().optional(), limit: intFlag.optional() });
+
+function listCommand(): Command {
+  const command = new Command('list')
+    .summary('list agents')
+    .description('List agents, newest first, optionally filtered by name or tags (an agent must have every --tag).')
+    .option('--tag <tag>', 'only agents with this tag (repeatable)', collect)
+    .option('--name <name>', 'only the agent with this name')
+    .option('--limit <n>', 'at most this many agents');
+  addJsonOption(command);
+  command.addHelpText('after', '\nExamples:\n  $ memloom agent list\n  $ memloom agent list --tag team-a --json');
+  return setAction(command, async (ctx, _args, options) => {
+    const flags = parseFlags(ListFlagsSchema, options);
+    const client = await ctx.client();
+    const list = await client.listAgents({
+      ...(flags.name !== undefined ? { name: flags.name } : {}),
+      ...(flags.tag.length > 0 ? { tags: flags.tag } : {}),
+      ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+    });
+    printResult(ctx.mode, list, formatAgentList);
+  });
+}
+
+function showCommand(): Command {
+  const command = new Command('show')
+    .summary('show an agent, its memory and its workflow status')
+    .description("Show an agent: its llm_config, tools, tags, memory blocks and what its workflow is doing now.")
+    .argument('<agent>', 'agent id (agent-...) or name');
+  addJsonOption(command);
+  command.addHelpText('after', '\nExamples:\n  $ memloom agent show my-assistant\n  $ memloom agent show agent-0d6f... --json');
+  return setAction(command, async (ctx, [idOrName]) => {
+    const client = await ctx.client();
+    const agent = await client.getAgent(idOrName!);
+    const status = await client.getStatus(agent.id);
+    printResult(ctx.mode, { ...agent, status }, (a) => formatAgent(a, a.status));
+  });
+}
+
+const UpdateFlagsSchema = LlmFlagsSchema.extend({
+  name: z.string().optional(),
+  system: z.string().optional(),
+  description: z.string().optional(),
+  tag: z.array(z.string()).optional(),
+});
+
+function updateCommand(): Command {
+  const command = new Command('update')
+    .summary("change an agent's name, prompt, tags or model")
+    .description('Change an agent: rename it, replace its system prompt, description or tags, or change its llm_config (model flags are merged into the current one).')
+    .argument('<agent>', 'agent id (agent-...) or name')
+    .option('--name <name>', 'new unique name')
+    .option('--system <prompt>', 'new system prompt')
+    .option('--description <text>', 'new description')
+    .option('--tag <tag>', 'replace the tags with these (repeatable)', collect);
+  addLlmOptions(command);
+  addJsonOption(command);
+  command.addHelpText('after', '\nExamples:\n  $ memloom agent update my-assistant --model gpt-4o --context-window 128000\n  $ memloom agent update my-assistant --system "You are terse."');
+  return setAction(command, async (ctx, [idOrName], options) => {
+    const flags = parseFlags(UpdateFlagsSchema, options);
+    const { model, modelEndpoint, contextWindow, temperature, maxTokens } = flags;
+    const llm = { model, modelEndpoint, contextWindow, temperature, maxTokens };
+    const client = await ctx.client();
+    const patch: UpdateAgentInput = {
+      ...(flags.name !== undefined ? { name: flags.name } : {}),
+      ...(flags.system !== undefined ? { system: flags.system } : {}),
+      ...(flags.description !== undefined ? { description: flags.description } : {}),
+      ...(flags.tag !== undefined ? { tags: flags.tag } : {}),
+    };
+    if (hasLlmFlags(llm)) patch.llm_config = llmConfigFromFlags(llm, (await client.getAgent(idOrName!)).llm_config);
+    if (Object.keys(patch).length === 0) flagError('', 'nothing to change: pass at least one option (see --help)');
+    const agent = await client.updateAgent(idOrName!, patch).catch((e: unknown) => {
+      throw withFlagPaths(e, (p) => (p === 'name' || p === 'system' || p === 'description' ? `--${p}` : /^tags\.\d+$/.test(p) ? '--tag' : llmFlagOf(p)));
+    });
+    printResult(ctx.mode, agent, (a) => `updated agent ${a.name} (${a.id})\n${formatAgent(a)}`);
+  });
+}
+
+function deleteCommand(): Command {
+  const command = new Command('delete')
+    .summary('delete an agent and its memory')
+    .description('Delete an agent with its messages, archival passages and unshared memory blocks, and stop its workflow.')
+    .argument('<agent>', 'agent id (agent-...) or name');
+  addJsonOption(command);
+  command.addHelpText('after', '\nExample:\n  $ memloom agent delete my-assistant');
+  return setAction(command, async (ctx, [idOrName]) => {
+    const client = await ctx.client();
+    const agent = await client.deleteAgent(idOrName!);
+    printResult(ctx.mode, { deleted: true, id: agent.id, name: agent.name }, (d) => `deleted agent ${d.name} (${d.id})`);
+  });
+}
+
+export function agentCommands(): Command {
+  return new Command('agent')
+    .summary('create, list, show, update and delete agents')
+    .description('Create, list, show, update and delete agents (stateful LLM agents with persistent memory).')
+    .addCommand(createCommand())
+    .addCommand(listCommand())
+    .addCommand(showCommand())
+    .addCommand(updateCommand())
+    .addCommand(deleteCommand());
+}

@@ -1,0 +1,106 @@
+/**
+ * Text for people: agents, memory blocks, Letta messages and responses. Pure functions that
+ * return strings; {@link ./output.ts} prints them.
+ * @module
+ */
+import type { AgentState, Block } from '../domain/agent.ts';
+import type { LettaMessage, LettaResponse } from '../domain/letta-message.ts';
+import type { LlmConfig } from '../domain/llm-config.ts';
+import type { AgentWorkflowStatus } from '../domain/turn.ts';
+
+/** Tool returns longer than this are cut in text output (`--json` has them whole). */
+const TOOL_RETURN_PREVIEW = 500;
+
+/** Continuation lines of a multi-line value, indented under their label. */
+function indent(text: string): string {
+  return text.replace(/\n/g, '\n  ');
+}
+
+function preview(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters; --json shows all)`;
+}
+
+/** One line (or indented block) per Letta message, e.g. `assistant: Hello!`. */
+export function formatMessage(m: LettaMessage): string {
+  switch (m.message_type) {
+    case 'user_message':
+      return `user: ${indent(m.content)}`;
+    case 'system_message':
+      return `system: ${indent(m.content)}`;
+    case 'reasoning_message':
+      return `reasoning: ${indent(m.reasoning)}`;
+    case 'assistant_message':
+      return `assistant: ${indent(m.content)}`;
+    case 'tool_call_message':
+      return `tool call: ${m.tool_call.name}(${m.tool_call.arguments})`;
+    case 'tool_return_message':
+      return `tool return (${m.status}): ${indent(preview(m.tool_return, TOOL_RETURN_PREVIEW))}`;
+  }
+}
+
+export function formatResponse(r: LettaResponse): string {
+  const u = r.usage;
+  const stop =
+    `stop: ${r.stop_reason.stop_reason} · steps ${u.step_count} · ` +
+    `tokens ${u.total_tokens} (prompt ${u.prompt_tokens}, completion ${u.completion_tokens})`;
+  return [...r.messages.map(formatMessage), stop].join('\n');
+}
+
+export function formatMessages(messages: LettaMessage[]): string {
+  return messages.length === 0 ? '(no messages)' : messages.map(formatMessage).join('\n');
+}
+
+export function formatLlmConfig(c: LlmConfig): string {
+  const parts = [c.model_endpoint_type, c.model_endpoint ?? 'default endpoint', `context ${c.context_window}`];
+  if (c.temperature !== undefined) parts.push(`temperature ${c.temperature}`);
+  if (c.max_tokens !== undefined) parts.push(`max_tokens ${c.max_tokens}`);
+  return `${c.model} (${parts.join(', ')})`;
+}
+
+export function formatBlock(b: Block): string {
+  const flags = b.read_only ? ', read-only' : '';
+  const head = `${b.label} (${b.value.length}/${b.limit} chars${flags})`;
+  const description = b.description ? `\n  ${indent(b.description)}` : '';
+  return `${head}:${description}\n  ${b.value === '' ? '(empty)' : indent(b.value)}`;
+}
+
+export function formatBlocks(blocks: Block[]): string {
+  return blocks.length === 0 ? '(no memory blocks)' : blocks.map(formatBlock).join('\n');
+}
+
+export function formatStatus(status: AgentWorkflowStatus | null): string {
+  if (!status) return 'not running (its workflow starts with the next message)';
+  const current = status.currentMessageId ? ` on ${status.currentMessageId}, step ${status.currentStep}` : '';
+  const turns = status.turnsCompleted === 1 ? '1 turn' : `${status.turnsCompleted} turns`;
+  return `${status.state}${current} · ${turns} answered · ${status.queuedTurns} queued`;
+}
+
+function field(name: string, value: string): string {
+  return `${`${name}:`.padEnd(13)}${value}`;
+}
+
+export function formatAgent(a: AgentState, status?: AgentWorkflowStatus | null): string {
+  const lines = [
+    field('id', a.id),
+    field('name', a.name),
+    ...(a.description ? [field('description', a.description)] : []),
+    field('model', formatLlmConfig(a.llm_config)),
+    ...(a.embedding_config ? [field('embedding', `${a.embedding_config.embedding_model} (dim ${a.embedding_config.embedding_dim})`)] : []),
+    field('tools', a.tools.length > 0 ? a.tools.join(', ') : '(none)'),
+    field('tags', a.tags.length > 0 ? a.tags.join(', ') : '(none)'),
+    ...(status !== undefined ? [field('status', formatStatus(status))] : []),
+    field('created', a.created_at),
+    field('system', indent(a.system)),
+    'memory:',
+    ...a.blocks.map((b) => `  ${formatBlock(b).replace(/\n/g, '\n  ')}`),
+  ];
+  return lines.join('\n');
+}
+
+/** One agent per line: id, name, model, tags. */
+export function formatAgentList(list: AgentState[]): string {
+  if (list.length === 0) return '(no agents; create one with `memloom agent create --name NAME`)';
+  const rows = list.map((a) => [a.id, a.name, a.llm_config.model, a.tags.join(',')]);
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd()).join('\n');
+}

@@ -1,0 +1,138 @@
+/**
+ * `memloom worker`: runs agent workflows and activities (model calls, memory, tools) until
+ * SIGINT or SIGTERM, with the user tools of a module given by `--tools`.
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command } from 'commander';
+import { redactUrl } from '../client/errors.ts';
+import { loadConfig, readModelApiKey } from '../config/env.ts';
+import { ConfigError } from '../domain/errors.ts';
+import type { ToolDefinition } from '../tools/define-tool.ts';
+import { setAction } from './command-context.ts';
+import { addJsonOption } from './options.ts';
+import { printResult, writeErr } from './output.ts';
+
+/** True for what `defineTool` returns. */
+export function isToolDefinition(value: unknown): value is ToolDefinition {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.name === 'string' &&
+    typeof v.description === 'string' &&
+    typeof v.parameters === 'object' &&
+    v.parameters !== null &&
+    typeof v.execute === 'function' &&
+    typeof v.jsonSchema === 'object' &&
+    v.jsonSchema !== null
+  );
+}
+
+/**
+ * The tools a module exports: every export that is a `defineTool` result, and the items of a
+ * default export that is an array of them. Two different tools with one name are an error.
+ */
+export async function loadToolsModule(path: string, cwd: string): Promise<ToolDefinition[]> {
+  const file = resolve(cwd, path);
+  if (!existsSync(file)) throw new ConfigError(`--tools: no such file: ${file}`);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`--tools: cannot import ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  const found = Object.entries(mod).flatMap(([key, value]) =>
+    key === 'default' && Array.isArray(value) ? value.filter(isToolDefinition) : isToolDefinition(value) ? [value] : [],
+  );
+  const byName = new Map<string, ToolDefinition>();
+  for (const tool of found) {
+    const seen = byName.get(tool.name);
+    if (seen && seen !== tool) throw new ConfigError(`--tools: ${file} exports two different tools named "${tool.name}"`);
+    byName.set(tool.name, tool);
+  }
+  if (byName.size === 0) {
+    throw new ConfigError(`--tools: ${file} exports no tools (export the results of defineTool, or a default array of them)`);
+  }
+  return [...byName.values()];
+}
+
+/** What the worker serves, as printed at startup. Never contains the API key. */
+export interface WorkerInfo {
+  taskQueue: string;
+  temporalAddress: string;
+  namespace: string;
+  database: string;
+  modelEndpoint: string | null;
+  modelApiKeySet: boolean;
+  tools: string[];
+}
+
+function formatWorkerInfo(info: WorkerInfo): string {
+  return [
+    `memloom worker serving task queue "${info.taskQueue}" on Temporal ${info.temporalAddress} (namespace ${info.namespace})`,
+    `  database:       ${info.database}`,
+    `  model endpoint: ${info.modelEndpoint ?? "none by default (agents' llm_config.model_endpoint)"}`,
+    `  model API key:  ${info.modelApiKeySet ? 'set' : 'not set (LLM_API_KEY or OPENAI_API_KEY)'}`,
+    `  user tools:     ${info.tools.length > 0 ? info.tools.join(', ') : 'none (pass --tools ./tools.ts)'}`,
+    'Stop with Ctrl-C (SIGINT) or SIGTERM.',
+  ].join('\n');
+}
+
+export function workerCommand(): Command {
+  const command = new Command('worker')
+    .summary('run a worker: agent workflows, model calls, memory and tools')
+    .description(
+      'Run a memloom worker: it executes agent workflows and their activities (model calls, memory edits, tools) ' +
+        'on the task queue until SIGINT or SIGTERM. Model keys come from LLM_API_KEY / OPENAI_API_KEY of this process.',
+    )
+    .option('--tools <module>', 'an ES/TypeScript module whose exports are defineTool(...) results (or a default array of them)')
+    .option('--workflow-bundle <file>', 'a prebuilt workflow bundle (bundleWorkflowCode) for a faster start');
+  addJsonOption(command);
+  command.addHelpText(
+    'after',
+    `
+Examples:
+  $ LLM_BASE_URL=http://localhost:4000 LLM_API_KEY=sk-... memloom worker
+  $ memloom worker --tools ./my-tools.ts --task-queue memloom-prod`,
+  );
+  return setAction(command, async (ctx, _args, options) => {
+    const cwd = process.cwd();
+    const tools = typeof options.tools === 'string' ? await loadToolsModule(options.tools, cwd) : [];
+    const bundle = typeof options.workflowBundle === 'string' ? resolve(cwd, options.workflowBundle) : undefined;
+    if (bundle !== undefined && !existsSync(bundle)) throw new ConfigError(`--workflow-bundle: no such file: ${bundle}`);
+    const config = loadConfig(ctx.overrides);
+    // loaded on use: the worker SDK and its native runtime are only needed by this command
+    const { createMemloomWorker } = await import('../../workers/agent-worker.ts');
+    const worker = await createMemloomWorker({
+      config: ctx.overrides,
+      tools,
+      ...(bundle !== undefined ? { workflowBundle: { codePath: bundle } } : {}),
+    });
+    const info: WorkerInfo = {
+      taskQueue: worker.taskQueue,
+      temporalAddress: config.temporalAddress,
+      namespace: config.temporalNamespace,
+      database: redactUrl(config.databaseUrl),
+      modelEndpoint: config.llmBaseUrl ? redactUrl(config.llmBaseUrl) : null,
+      modelApiKeySet: readModelApiKey() !== undefined,
+      tools: tools.map((t) => t.name),
+    };
+    // the result document goes to stdout with --json; people read the banner on stderr
+    if (ctx.mode.json) printResult(ctx.mode, info, formatWorkerInfo);
+    else writeErr(formatWorkerInfo(info));
+    const stop = (): void => {
+      void worker.shutdown().catch(() => undefined);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    try {
+      await worker.run();
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+    if (!ctx.mode.json) writeErr('memloom worker stopped');
+  });
+}
