@@ -9,16 +9,17 @@ import { loadAgentOrFail, type ActivityDeps } from './activity-deps.ts';
 export function createTurnActivities(deps: ActivityDeps) {
   const { db } = deps;
 
-  async function beginTurn(input: { agentId: string; messageId: string }): Promise<{ seq: number }> {
+  /** `resumed`: this turn was begun before (a redelivered update); its writes are reused. */
+  async function beginTurn(input: { agentId: string; messageId: string }): Promise<{ seq: number; resumed: boolean }> {
     await loadAgentOrFail(db, input.agentId);
-    const seq = await sequenceUserMessage(db, input.agentId, input.messageId);
-    if (seq === null) {
+    const begun = await sequenceUserMessage(db, input.agentId, input.messageId);
+    if (begun === null) {
       throw ApplicationFailure.nonRetryable(
         `message ${input.messageId} is not a stored user message of agent ${input.agentId}`,
         'InvalidPayload',
       );
     }
-    return { seq };
+    return begun;
   }
 
   return { beginTurn };

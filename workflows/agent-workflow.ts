@@ -82,7 +82,6 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
   };
 
   const show = (): void => {
-    status.queuedTurns = Math.max(0, lock.size - (status.currentMessageId ? 1 : 0));
     setCurrentDetails(
       status.currentMessageId
         ? `**${status.state}**: turn \`${status.currentMessageId}\`, step ${status.currentStep}; ${status.queuedTurns} queued; ${status.turnsCompleted} answered`
@@ -91,14 +90,18 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
   };
 
   async function runTurn(messageId: string, maxSteps: number): Promise<TurnResult> {
+    status.queuedTurns--;
     status.currentMessageId = messageId;
     status.state = 'thinking';
     show();
     const usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
     let stopReason: StopReason = StopReason.MaxSteps;
     let stepCount = 0;
+    let resumed = false;
     try {
-      await beginTurn({ agentId, messageId });
+      // a redelivered turn (e.g. an update retried across continue-as-new) finds its earlier
+      // writes: every step below returns what is stored instead of doing it again
+      ({ resumed } = await beginTurn({ agentId, messageId }));
       for (let step = 1; step <= maxSteps; step++) {
         status.state = 'thinking';
         status.currentStep = step;
@@ -126,7 +129,7 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
     } catch (error) {
       throw turnFailure(error);
     } finally {
-      status.turnsCompleted++;
+      if (!resumed) status.turnsCompleted++;
       status.currentMessageId = null;
       status.currentStep = 0;
       status.state = 'idle';
@@ -139,6 +142,7 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
     sendMessageUpdate,
     (request) => {
       const { messageId, maxSteps } = TurnRequestSchema.parse(request);
+      status.queuedTurns++;
       return lock.run(() => runTurn(messageId, maxSteps));
     },
     {

@@ -5,22 +5,13 @@
  */
 export class FifoLock {
   #tail: Promise<void> = Promise.resolve();
-  #waiting = 0;
-
-  /** Turns queued or running. */
-  get size(): number {
-    return this.#waiting;
-  }
 
   run<T>(fn: () => Promise<T>): Promise<T> {
-    this.#waiting++;
     const result = this.#tail.then(fn);
     this.#tail = result.then(
       () => undefined,
       () => undefined,
     );
-    return result.finally(() => {
-      this.#waiting--;
-    });
+    return result;
   }
 }

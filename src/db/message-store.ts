@@ -152,14 +152,28 @@ export async function insertPendingUserMessage(
   return stored;
 }
 
-/** Gives the turn's user message its place in recall, once. Returns its seq. */
-export async function sequenceUserMessage(db: Queryable, agentId: string, messageId: string): Promise<number | null> {
-  const { rows } = await db.query<{ seq: number }>(
-    `UPDATE messages SET seq = coalesce(seq, nextval('message_seq'))
-     WHERE id = $1 AND agent_id = $2 AND role = 'user' RETURNING seq`,
+/**
+ * Gives the turn's user message its place in recall, once. `resumed` is true when an earlier
+ * delivery of the same turn already did (a redelivered update, e.g. across continue-as-new).
+ * Null when no such user message exists.
+ */
+export async function sequenceUserMessage(
+  db: Queryable,
+  agentId: string,
+  messageId: string,
+): Promise<{ seq: number; resumed: boolean } | null> {
+  const fresh = await db.query<{ seq: number }>(
+    `UPDATE messages SET seq = nextval('message_seq')
+     WHERE id = $1 AND agent_id = $2 AND role = 'user' AND seq IS NULL RETURNING seq`,
     [messageId, agentId],
   );
-  return rows[0]?.seq ?? null;
+  if (fresh.rows[0]) return { seq: fresh.rows[0].seq, resumed: false };
+  const existing = await db.query<{ seq: number | null }>(
+    `SELECT seq FROM messages WHERE id = $1 AND agent_id = $2 AND role = 'user'`,
+    [messageId, agentId],
+  );
+  const seq = existing.rows[0]?.seq;
+  return seq === undefined || seq === null ? null : { seq, resumed: true };
 }
 
 /**

@@ -53,6 +53,8 @@ test('20 concurrent messages to one agent: all answered, one at a time, none los
   // carried its count across runs
   const status = await client.getStatus(agent.id);
   assert.equal(status?.turnsCompleted, 20);
+  assert.equal(status?.queuedTurns, 0);
+  assert.equal(status?.state, 'idle');
   const runs = [];
   for await (const w of client.temporal.workflow.list({ query: `WorkflowId = '${agentWorkflowId(agent.id)}'` })) runs.push(w);
   assert.ok(runs.length >= 2, `expected continue-as-new, saw ${runs.length} run(s)`);
