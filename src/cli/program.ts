@@ -11,6 +11,7 @@ import { ReportedError } from './command-context.ts';
 import { messagesCommand, sendCommand } from './message-commands.ts';
 import { commanderOutput, printError } from './output.ts';
 import { workerCommand } from './worker-command.ts';
+import { devCommand } from './dev-command.ts';
 
 const DESCRIPTION =
   'memloom: stateful LLM agents with persistent memory, in the style of Letta (MemGPT). ' +
@@ -60,6 +61,7 @@ export function buildProgram(options: ProgramOptions = {}): Command {
     .option('--verbose', 'print the stack of unexpected errors')
     .addCommand(migrateCommand())
     .addCommand(workerCommand())
+    .addCommand(devCommand())
     .addCommand(agentCommands())
     .addCommand(defaultsCommands())
     .addCommand(sendCommand())

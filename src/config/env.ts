@@ -92,3 +92,13 @@ export function readModelApiKey(env: Env = process.env): string | undefined {
   const e = readEnv(env);
   return e.LLM_API_KEY ?? e.OPENAI_API_KEY;
 }
+
+/** DATABASE_URL as the user set it, without memloom's default (the dev stack embeds Postgres then). */
+export function readExplicitDatabaseUrl(env: Env = process.env): string | undefined {
+  return readEnv(env).DATABASE_URL;
+}
+
+/** What the dev stack and the demo need from the environment besides {@link MemloomConfig}. */
+export function readDevEnv(env: Env = process.env): { pathEnv: string | undefined; demoModel: string | undefined } {
+  return { pathEnv: env.PATH, demoModel: env.MEMLOOM_DEMO_MODEL?.trim() || undefined };
+}

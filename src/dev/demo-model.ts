@@ -1,0 +1,76 @@
+/**
+ * The scripted model's behaviour in the demo: a tiny rule-based "assistant" that uses memloom's
+ * memory tools the way a real model would. It learns the user's name and what they love into the
+ * `human` block, and answers questions about them from that block as it appears in the system
+ * prompt — so its answers really come from memory, not from the conversation.
+ * @module
+ */
+import type { ChatRequest, Responder, ScriptedStep } from './scripted-model-types.ts';
+
+interface ChatMessage {
+  role?: unknown;
+  content?: unknown;
+  tool_calls?: { function?: { name?: unknown; arguments?: unknown } }[];
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** The `human` block's value as rendered into the system prompt. */
+export function humanBlock(systemPrompt: string): string {
+  const match = /<human>[\s\S]*?<value>\n([\s\S]*?)\n?<\/value>/.exec(systemPrompt);
+  return match?.[1]?.trim() ?? '';
+}
+
+/** Facts worth remembering in a user message, as memory lines. */
+export function factsIn(message: string): string[] {
+  const facts: string[] = [];
+  const name = /\bmy name is ([A-Z][\p{L}'-]*)/iu.exec(message);
+  if (name?.[1]) facts.push(`Name: ${name[1]}`);
+  for (const m of message.matchAll(/\bI (?:really )?(love|like|enjoy) ([^.!?]+)/giu)) {
+    facts.push(`${m[1]!.charAt(0).toUpperCase()}${m[1]!.slice(1)}s ${m[2]!.trim()}`);
+  }
+  return facts;
+}
+
+function describe(memory: string): string {
+  const name = /Name: (\S+)/.exec(memory)?.[1];
+  const likes = [...memory.matchAll(/(?:Loves|Likes|Enjoys) (.+)/g)].map((m) => m[1]!.replace(/\.$/, ''));
+  if (likes.length === 0) return name ? `your name is ${name}` : 'nothing yet';
+  return `${name ? `you're ${name}, and ` : ''}you love ${likes.join(' and ')}`;
+}
+
+/** Answers one chat request of the demo conversation. */
+export const demoResponder: Responder = (request: ChatRequest): ScriptedStep => {
+  const messages = request.messages as ChatMessage[];
+  const system = text(messages[0]?.content);
+  const memory = humanBlock(system);
+  const last = messages.at(-1);
+
+  if (last?.role === 'tool') {
+    // the step after our memory edit
+    return {
+      kind: 'reply',
+      content: `Nice to meet you! I've saved to my core memory that ${describe(memory)}. I'll remember it in future conversations.`,
+    };
+  }
+
+  const said = text(last?.content);
+  const fresh = factsIn(said).filter((f) => !memory.toLowerCase().includes(f.toLowerCase()));
+  if (fresh.length > 0) {
+    return {
+      kind: 'reply',
+      reasoning: 'The user shared personal details. I should store them in my core memory (human block).',
+      toolCalls: [{ name: 'core_memory_append', arguments: { label: 'human', content: fresh.join('\n') } }],
+    };
+  }
+  if (/\b(what|remember|tell|know)\b.*\b(me|my|i)\b/i.test(said)) {
+    return {
+      kind: 'reply',
+      reasoning: 'The answer is in my core memory: the human block.',
+      content: memory ? `You told me that ${describe(memory)}.` : "I don't know anything about you yet.",
+    };
+  }
+  return { kind: 'reply', content: memory ? `Good to see you again — I remember that ${describe(memory)}.` : 'Hello! How can I help?' };
+};

@@ -1,0 +1,168 @@
+/**
+ * `npm run demo`: memloom end to end on the embedded stack. Starts (or reuses) the stack, holds
+ * the conversation of the LiteLLM/Letta guide with a restart of the worker between the two
+ * turns, and shows that the second answer comes from the memory block written in the first.
+ *
+ * Usage: npm run demo [-- --port 7233 --ui-port 8233 --pg-port 55432]
+ * @module
+ */
+import { parseArgs } from 'node:util';
+import { createClient } from '../client/memloom-client.ts';
+import { loadConfig, readDevEnv, readExplicitDatabaseUrl } from '../config/env.ts';
+import { createLogger } from '../config/logger.ts';
+import type { AgentState, LlmConfigInput } from '../index.ts';
+import { agentWorkflowId } from '../domain/ids.ts';
+import type { LettaResponse } from '../domain/letta-message.ts';
+import { createMemloomWorker, type MemloomWorker } from '../../workers/agent-worker.ts';
+import { demoResponder } from './demo-model.ts';
+import { describeStack, startDevStack, workflowUrl } from './dev-stack.ts';
+import { startScriptedModelServer, type ScriptedModelServer } from './scripted-model-server.ts';
+
+const AGENT_NAME = 'demo-assistant';
+const TURNS = ['Hi! My name is Alice and I love reading science fiction books.', 'What did I tell you about my interests?'];
+
+const out = (line = ''): void => void process.stdout.write(`${line}\n`);
+
+function banner(lines: string[]): void {
+  const width = Math.max(...lines.map((l) => l.length)) + 4;
+  out('┌' + '─'.repeat(width) + '┐');
+  for (const l of lines) out(`│  ${l.padEnd(width - 4)}  │`);
+  out('└' + '─'.repeat(width) + '┘');
+}
+
+function printResponse(r: LettaResponse): void {
+  for (const m of r.messages) {
+    if (m.message_type === 'reasoning_message') out(`  (thinking) ${m.reasoning}`);
+    else if (m.message_type === 'tool_call_message') out(`  → ${m.tool_call.name}(${m.tool_call.arguments})`);
+    else if (m.message_type === 'tool_return_message') out(`  ← ${m.status}: ${m.tool_return}`);
+    else if (m.message_type === 'assistant_message') out(`  assistant: ${m.text}`);
+  }
+  out(`  [${r.stop_reason.stop_reason}; ${r.usage.step_count} step(s); ${r.usage.total_tokens} tokens]`);
+}
+
+/** Prints a progress line every 2 s while `work` runs. */
+async function withProgress<T>(label: string, work: Promise<T>): Promise<T> {
+  const started = Date.now();
+  const timer = setInterval(() => out(`  … ${label} (${Math.round((Date.now() - started) / 1000)} s)`), 2000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export async function runDemo(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, 'ui-port': { type: 'string' }, 'pg-port': { type: 'string' } } });
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'memloom-demo');
+  out('memloom demo: a stateful agent whose memory survives a worker restart');
+  out();
+
+  const stack = await startDevStack({
+    home: config.home,
+    databaseUrl: readExplicitDatabaseUrl(),
+    temporalCliPath: config.temporalCliPath,
+    pathEnv: readDevEnv().pathEnv,
+    ...(values.port ? { port: Number(values.port) } : {}),
+    ...(values['ui-port'] ? { uiPort: Number(values['ui-port']) } : {}),
+    ...(values['pg-port'] ? { pgPort: Number(values['pg-port']) } : {}),
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    worker: false,
+    log: (line) => out(line),
+  });
+  out(stack.reused ? `using the stack of the running \`memloom dev\` (pid ${stack.info.pid}):` : 'embedded stack:');
+  for (const line of describeStack(stack.info)) out(line);
+  out();
+
+  let model: ScriptedModelServer | null = null;
+  let llm: LlmConfigInput;
+  if (config.llmBaseUrl) {
+    llm = { model: readDevEnv().demoModel ?? 'gpt-4o-mini', context_window: 8192 };
+    out(`model: ${llm.model} at ${config.llmBaseUrl} (LLM_BASE_URL)`);
+  } else {
+    model = await startScriptedModelServer({ responder: demoResponder });
+    llm = { model: 'scripted-model', model_endpoint: model.url, context_window: 8192 };
+    banner([
+      'NO MODEL CONFIGURED: a scripted stand-in model answers (rule-based, not an LLM).',
+      'Everything else is real: Temporal workflows, Postgres memory, tool calls.',
+      'To use a real model through your LiteLLM proxy:',
+      '  litellm --config config.yaml --port 4000',
+      '  LLM_BASE_URL=http://localhost:4000 LLM_API_KEY=<key> MEMLOOM_DEMO_MODEL=gpt-4o npm run demo',
+    ]);
+  }
+  out();
+
+  const client = await createClient({
+    temporalAddress: stack.info.temporalAddress,
+    temporalNamespace: stack.info.namespace,
+    databaseUrl: stack.info.databaseUrl,
+    taskQueue: config.taskQueue,
+    db: stack.db,
+  });
+  const startWorker = async (): Promise<MemloomWorker> => {
+    const worker = await createMemloomWorker({
+      config: { temporalAddress: stack.info.temporalAddress, temporalNamespace: stack.info.namespace, databaseUrl: stack.info.databaseUrl, taskQueue: config.taskQueue },
+      db: stack.db,
+      logger,
+    });
+    void worker.run();
+    return worker;
+  };
+
+  let worker: MemloomWorker | null = null;
+  try {
+    out('starting a worker ...');
+    worker = await startWorker();
+    if (stack.reused) out('  (the running memloom dev has its own worker on this task queue too)');
+
+    let agent: AgentState;
+    try {
+      agent = await client.updateAgent(AGENT_NAME, { llm_config: llm });
+      out(`reusing agent ${agent.name} (${agent.id}) — its memory is from earlier runs`);
+    } catch {
+      agent = await client.createAgent({
+        name: AGENT_NAME,
+        system: 'You are a helpful assistant with persistent memory.',
+        memory_blocks: [
+          { label: 'human', value: '' },
+          { label: 'persona', value: 'I am a helpful assistant.' },
+        ],
+        llm_config: llm,
+      });
+      out(`created agent ${agent.name} (${agent.id})`);
+    }
+    out();
+
+    for (const [i, text] of TURNS.entries()) {
+      if (i > 0) {
+        out('restarting the worker: the agent keeps only what Postgres and Temporal hold ...');
+        await worker.shutdown();
+        worker = await startWorker();
+        out('  worker restarted');
+        out();
+      }
+      out(`user: ${text}`);
+      printResponse(await withProgress('waiting for the agent', client.userMessage(agent.id, text)));
+      out();
+    }
+
+    out('core memory:');
+    for (const block of await client.getMemory(agent.id)) {
+      out(`  [${block.label}] ${block.value.split('\n').join(' | ') || '(empty)'}  (${block.value.length}/${block.limit} chars)`);
+    }
+    const usage = await client.getUsage(agent.id);
+    out(`token usage of this agent so far: ${usage.total_tokens} (prompt ${usage.prompt_tokens}, completion ${usage.completion_tokens}) over ${usage.calls} model calls`);
+    const link = workflowUrl(stack.info, agentWorkflowId(agent.id));
+    if (link) out(`the agent's workflow in the Temporal UI: ${link}`);
+    out();
+    out(stack.reused ? 'done.' : 'done: stopping the embedded stack (its data stays in ' + stack.info.home + '; run `memloom dev` to keep it up).');
+  } finally {
+    await worker?.shutdown().catch(() => undefined);
+    await client.close();
+    await model?.close();
+    await stack.stop();
+  }
+}
+
+await runDemo(process.argv.slice(2));
