@@ -1,0 +1,152 @@
+/**
+ * The embedded stack as a user runs it: `memloom dev` and `npm run demo` as real processes, in a
+ * temporary MEMLOOM_HOME, with embedded PGlite and the Temporal CLI dev server.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { createClient } from '../../src/client/memloom-client.ts';
+import { startScriptedModelServer } from '../../src/dev/scripted-model-server.ts';
+import { freePort } from '../../src/dev/temporal-cli.ts';
+import type { DevStackInfo } from '../../src/dev/dev-stack.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const cli = join(root, 'bin/memloom.js');
+const home = mkdtempSync(join(tmpdir(), 'memloom-home-'));
+const ports = { port: await freePort(), uiPort: await freePort(), pgPort: await freePort() };
+const portArgs = ['--port', String(ports.port), '--ui-port', String(ports.uiPort), '--pg-port', String(ports.pgPort)];
+const env = { ...process.env, MEMLOOM_HOME: home, MEMLOOM_LOG_LEVEL: 'warn' } as Record<string, string | undefined>;
+for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'LLM_BASE_URL', 'OPENAI_BASE_URL', 'MEMLOOM_TASK_QUEUE']) delete env[key];
+
+const model = await startScriptedModelServer();
+after(async () => {
+  await model.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+/** Starts `memloom dev --json` and resolves with the stack it prints once ready. */
+async function startDev(): Promise<{ child: ChildProcess; info: DevStackInfo & { reused: boolean } }> {
+  const child = spawn(process.execPath, [cli, 'dev', '--json', ...portArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const info = await new Promise<DevStackInfo & { reused: boolean }>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      try {
+        resolve(JSON.parse(stdout) as DevStackInfo & { reused: boolean });
+      } catch {
+        // not complete yet
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`memloom dev exited with ${code}: ${stderr}`)));
+  });
+  return { child, info };
+}
+
+async function stopDev(child: ChildProcess): Promise<number | null> {
+  child.kill('SIGINT');
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return code;
+}
+
+async function clientFor(info: DevStackInfo) {
+  return createClient({ temporalAddress: info.temporalAddress, databaseUrl: info.databaseUrl, taskQueue: info.taskQueue });
+}
+
+describe('memloom dev', () => {
+  test('from nothing: answers a message; a second memloom dev reuses it; stop and start keep agents, memory and workflows', async () => {
+    const first = await startDev();
+    try {
+      assert.equal(first.info.reused, false);
+      assert.equal(first.info.embeddedPostgres, true);
+      assert.equal(first.info.temporalAddress, `127.0.0.1:${ports.port}`);
+      assert.equal(first.info.uiUrl, `http://127.0.0.1:${ports.uiPort}`);
+      assert.ok(existsSync(join(home, 'temporal.db')) && existsSync(join(home, 'pgdata')));
+
+      const client = await clientFor(first.info);
+      try {
+        const agent = await client.createAgent({
+          name: 'dev-agent',
+          llm_config: { model: 'scripted-model', model_endpoint: model.url, context_window: 8192 },
+          memory_blocks: [{ label: 'human', value: '' }],
+        });
+        model.enqueue(
+          { kind: 'reply', toolCalls: [{ name: 'core_memory_append', arguments: { label: 'human', content: 'Runs memloom dev.' } }] },
+          { kind: 'reply', content: 'Hello from the embedded stack.' },
+        );
+        const r = await client.userMessage(agent.id, 'hello');
+        const reply = r.messages.at(-1);
+        assert.ok(reply?.message_type === 'assistant_message');
+        assert.equal(reply.text, 'Hello from the embedded stack.');
+      } finally {
+        await client.close();
+      }
+
+      // a second memloom dev beside the running one reports it and exits 0
+      const { stdout } = await promisify(execFile)(process.execPath, [cli, 'dev', '--json', ...portArgs], { env });
+      const second = JSON.parse(stdout) as DevStackInfo & { reused: boolean };
+      assert.equal(second.reused, true);
+      assert.equal(second.pid, first.info.pid);
+      assert.equal(second.databaseUrl, first.info.databaseUrl);
+    } finally {
+      assert.equal(await stopDev(first.child), 0);
+    }
+    assert.ok(!existsSync(join(home, 'dev-stack.json')), 'the state file is removed on stop');
+    assert.ok(!existsSync(join(home, 'pgdata.lock')), 'the data folder is unlocked on stop');
+
+    const again = await startDev();
+    try {
+      assert.equal(again.info.reused, false);
+      const client = await clientFor(again.info);
+      try {
+        const agent = await client.getAgent('dev-agent');
+        assert.equal(agent.blocks[0]?.value, 'Runs memloom dev.');
+        assert.deepEqual((await client.listMessages('dev-agent')).map((m) => m.message_type), ['user_message', 'tool_call_message', 'tool_return_message', 'assistant_message']);
+        // the agent's workflow survived too: a new turn continues its history
+        model.enqueue({ kind: 'reply', content: 'Still here.' });
+        const r = await client.userMessage('dev-agent', 'are you still there?');
+        const reply = r.messages.at(-1);
+        assert.ok(reply?.message_type === 'assistant_message');
+        assert.equal(reply.text, 'Still here.');
+        assert.equal((await client.getStatus('dev-agent'))?.turnsCompleted, 2);
+      } finally {
+        await client.close();
+      }
+    } finally {
+      assert.equal(await stopDev(again.child), 0);
+    }
+  });
+});
+
+describe('npm run demo', () => {
+  const demoHome = mkdtempSync(join(tmpdir(), 'memloom-demo-'));
+  after(() => rmSync(demoHome, { recursive: true, force: true }));
+  const runDemo = () =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'src/dev/demo.ts'), ...portArgs], {
+      env: { ...env, MEMLOOM_HOME: demoHome },
+      cwd: root,
+    });
+
+  test('runs the Alice conversation on a fresh home, and again on the same home', async () => {
+    const { stdout } = await runDemo();
+    assert.match(stdout, /NO MODEL CONFIGURED: a scripted stand-in model answers/);
+    assert.match(stdout, /created agent demo-assistant/);
+    assert.match(stdout, /→ core_memory_append\(/);
+    assert.match(stdout, /worker restarted/);
+    assert.match(stdout, /assistant: You told me that you're Alice, and you love reading science fiction books\./);
+    assert.match(stdout, /\[human\] Name: Alice \| Loves reading science fiction books/);
+    assert.match(stdout, /token usage of this agent so far: \d+/);
+    assert.match(stdout, new RegExp(`http://127\\.0\\.0\\.1:${ports.uiPort}/namespaces/default/workflows/agent%2Fagent-`));
+
+    const second = await runDemo();
+    assert.match(second.stdout, /reusing agent demo-assistant/);
+    assert.match(second.stdout, /assistant: You told me that you're Alice, and you love reading science fiction books\./);
+  });
+});
