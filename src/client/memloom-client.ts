@@ -77,8 +77,12 @@ const ListMessagesSchema = z.object({
   before: z.number().int().optional(),
 });
 
-/** Temporal refuses more than 10 in-flight updates per workflow; queued turns wait for a slot. */
-const IN_FLIGHT_RETRY_MS = { initial: 200, max: 3000 } as const;
+/**
+ * Temporal refuses more unfinished Updates per workflow than `history.maxInFlightUpdates` (10 by
+ * default), and queued turns are unfinished Updates. The SDK retries that refusal a few times;
+ * past those, a long queue keeps waiting for a slot here, up to `deadline`.
+ */
+const IN_FLIGHT_RETRY_MS = { initial: 500, max: 5000, deadline: 15 * 60_000 } as const;
 
 function isTooManyInFlightUpdates(error: unknown): boolean {
   const text = String((error as { message?: unknown }).message ?? '') + String((error as { cause?: { message?: unknown } }).cause?.message ?? '');
@@ -252,6 +256,7 @@ export class MemloomClient {
 
   async #runTurn(agentId: string, agentName: string, messageId: string, maxSteps: number | undefined): Promise<TurnResult> {
     let delay: number = IN_FLIGHT_RETRY_MS.initial;
+    const deadline = Date.now() + IN_FLIGHT_RETRY_MS.deadline;
     for (;;) {
       const start = new WithStartWorkflowOperation(AGENT_WORKFLOW_TYPE, {
         workflowId: agentWorkflowId(agentId),
@@ -279,7 +284,7 @@ export class MemloomClient {
             cause: error,
           });
         }
-        if (!isTooManyInFlightUpdates(error)) throw error;
+        if (!isTooManyInFlightUpdates(error) || Date.now() > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay = Math.min(delay * 2, IN_FLIGHT_RETRY_MS.max);
       }

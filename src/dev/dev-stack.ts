@@ -19,6 +19,7 @@ import { DEV_DEFAULTS } from './dev-defaults.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
 import { portOpen, type DevServer } from './temporal-cli.ts';
 import { HOW_TO_GET_TEMPORAL, resolveTemporalCli, startTemporalServer } from './temporal-install.ts';
+import { processAlive } from './process-alive.ts';
 
 export { DEV_DEFAULTS } from './dev-defaults.ts';
 
@@ -66,15 +67,6 @@ export interface DevStack {
 
 const stateFile = (home: string): string => join(home, 'dev-stack.json');
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The stack a live `memloom dev` serves from this home, if any. */
 export async function readRunningStack(home: string): Promise<DevStackInfo | null> {
   const path = stateFile(resolve(home));
@@ -82,7 +74,7 @@ export async function readRunningStack(home: string): Promise<DevStackInfo | nul
   try {
     const info = JSON.parse(readFileSync(path, 'utf8')) as DevStackInfo;
     const [host, port] = info.temporalAddress.split(':');
-    if (info.pid !== process.pid && alive(info.pid) && (await portOpen(host ?? '127.0.0.1', Number(port)))) return info;
+    if (info.pid !== process.pid && processAlive(info.pid) && (await portOpen(host ?? '127.0.0.1', Number(port)))) return info;
   } catch {
     // unreadable: stale
   }

@@ -59,6 +59,7 @@ describe('memloom CLI', () => {
       [[], /stateful LLM agents with persistent memory[\s\S]*Temporal workflow/],
       [['migrate'], /apply pending SQL migrations/],
       [['worker'], /executes agent workflows/],
+      [['dev'], /Run everything memloom needs on this machine/],
       [['agent'], /Create, list, show, update and delete agents/],
       [['agent', 'create'], /Create an agent/],
       [['agent', 'list'], /List agents/],
