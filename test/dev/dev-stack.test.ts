@@ -129,7 +129,7 @@ describe('npm run demo', () => {
   const demoHome = mkdtempSync(join(tmpdir(), 'memloom-demo-'));
   after(() => rmSync(demoHome, { recursive: true, force: true }));
   const runDemo = () =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', join(root, 'src/dev/demo.ts'), ...portArgs], {
+    promisify(execFile)('npm', ['run', '--silent', 'demo', '--', ...portArgs], {
       env: { ...env, MEMLOOM_HOME: demoHome },
       cwd: root,
     });
