@@ -51,10 +51,6 @@ export const NON_RETRYABLE_FAILURE_TYPES: readonly string[] = [
   'InvalidPayload',
 ];
 
-export function isModelErrorType(value: unknown): value is ModelErrorType {
-  return typeof value === 'string' && Object.values<string>(ModelErrorType).includes(value);
-}
-
 export const ErrorCode = {
   Validation: 'validation_error',
   NotFound: 'not_found',

@@ -24,11 +24,6 @@ export const TurnRequestSchema = z.object({
 });
 export type TurnRequest = z.input<typeof TurnRequestSchema>;
 
-export interface TurnFailure {
-  type: string;
-  message: string;
-}
-
 /** The update result. The client loads the turn's messages from Postgres by `messageId`. */
 export interface TurnResult {
   agentId: string;
