@@ -1,27 +1,38 @@
 /**
- * Determinism: a saved agent-workflow history (test/histories/) must replay on the current
- * workflow code, so a change that breaks running agents fails here. A fresh history is recorded
- * and replayed too; `MEMLOOM_RECORD_HISTORIES=1 npm test -- test/workflows/replay.test.ts`
- * overwrites the saved one after an intended, patched change.
+ * Determinism: every saved history in test/histories/ (a tool loop, a failed turn, a redelivered
+ * message, both runs of a continue-as-new, ...) must replay on the current workflow code, so a
+ * change that would break running agents fails CI. `npm run record-histories` records them; see
+ * the README, "Changing workflow code". A fresh history is recorded here too, to check that no
+ * message or memory text ever enters workflow history.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { test } from 'node:test';
-import { execFileSync } from 'node:child_process';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { describe, test } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import { agentWorkflowId } from '../../src/domain/ids.ts';
 import { workflowsPath } from '../../workers/agent-worker.ts';
-import { agentHistoryText } from '../helpers/history.ts';
-import { startTestStack, TEMPORAL_ADDRESS } from '../helpers/stack.ts';
+import { agentHistoryText, loadSavedHistory, savedHistoryFiles, savedHistoryWorkflowId } from '../helpers/history.ts';
+import { startTestStack } from '../helpers/stack.ts';
 
-const SAVED = fileURLToPath(new URL('../histories/agent-workflow.json', import.meta.url));
 const bundlePath = process.env.MEMLOOM_TEST_WORKFLOW_BUNDLE;
 const replayOptions = bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: workflowsPath() };
 
 const stack = await startTestStack();
 const { client, model } = stack;
+
+describe('saved histories replay on the current workflow code', () => {
+  const files = savedHistoryFiles();
+  test('test/histories/ holds the recorded scenarios', () => {
+    for (const scenario of ['tool-loop', 'failed-turn', 'redelivered-message', 'continue-as-new', 'continue-as-new.run-2']) {
+      assert.ok(files.includes(`${scenario}.json`), `test/histories/${scenario}.json is missing: run \`npm run record-histories\``);
+    }
+  });
+  for (const file of files) {
+    test(file, async () => {
+      const history = loadSavedHistory(file);
+      await Worker.runReplayHistory(replayOptions, history, savedHistoryWorkflowId(history, file));
+    });
+  }
+});
 
 test('a fresh agent-workflow history replays, and holds no message or memory text', async () => {
   const agent = await client.createAgent({
@@ -42,21 +53,6 @@ test('a fresh agent-workflow history replays, and holds no message or memory tex
   for (const secret of ['vermilion', 'tangerines', 'Favourite colour']) {
     assert.ok(!text.includes(secret), `workflow history contains "${secret}"`);
   }
-
   const history = await client.temporal.workflow.getHandle(agentWorkflowId(agent.id)).fetchHistory();
   await Worker.runReplayHistory(replayOptions, history, agentWorkflowId(agent.id));
-  if (process.env.MEMLOOM_RECORD_HISTORIES === '1' || !existsSync(SAVED)) {
-    // the Temporal CLI's JSON, the format `temporal workflow show -o json` gives users
-    const cli = process.env.TEMPORAL_CLI_PATH ?? 'temporal';
-    const json = execFileSync(cli, ['workflow', 'show', '--address', TEMPORAL_ADDRESS, '--workflow-id', agentWorkflowId(agent.id), '--output', 'json'], { encoding: 'utf8' });
-    // stack traces name the recording machine's paths; replay does not need them
-    writeFileSync(SAVED, `${JSON.stringify(JSON.parse(json, (k, v: unknown) => (k === 'stackTrace' ? '' : v)), null, 1)}\n`);
-    await Worker.runReplayHistory(replayOptions, historyFromJSON(JSON.parse(readFileSync(SAVED, 'utf8'))), 'agent/saved');
-  }
-});
-
-test('the saved agent-workflow history replays on the current code', async () => {
-  assert.ok(existsSync(SAVED), 'test/histories/agent-workflow.json is missing');
-  const history = historyFromJSON(JSON.parse(readFileSync(SAVED, 'utf8')));
-  await Worker.runReplayHistory(replayOptions, history, 'agent/saved');
 });
