@@ -1,8 +1,10 @@
 /**
- * Every activity of memloom, built from injected dependencies.
+ * Every activity of memloom, built from injected dependencies, each behind the failure boundary
+ * that turns whatever it throws into a typed `ApplicationFailure`.
  * @module
  */
 import type { ActivityDeps } from './activity-deps.ts';
+import { withFailureBoundary } from './failure-boundary.ts';
 import { createModelActivities } from './model-activities.ts';
 import { createToolActivities } from './tool-activities.ts';
 import { createTurnActivities } from './turn-activities.ts';
@@ -10,11 +12,14 @@ import { createTurnActivities } from './turn-activities.ts';
 export type { ActivityDeps } from './activity-deps.ts';
 
 export function createActivities(deps: ActivityDeps) {
-  return {
-    ...createTurnActivities(deps),
-    ...createModelActivities(deps),
-    ...createToolActivities(deps),
-  };
+  return withFailureBoundary(
+    {
+      ...createTurnActivities(deps),
+      ...createModelActivities(deps),
+      ...createToolActivities(deps),
+    },
+    deps.logger,
+  );
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -8,20 +8,26 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { getBlocks } from '../src/db/agent-store.ts';
 import { findTurnMessage, insertMessageOnce, loadRecentMessages } from '../src/db/message-store.ts';
-import { withTransaction } from '../src/db/pool.ts';
 import { recordUsage, stepUsage } from '../src/db/usage-store.ts';
 import { messageBudget, selectContext } from '../src/domain/context-window.ts';
 import { RETRYABLE_MODEL_ERRORS } from '../src/domain/errors.ts';
 import type { Usage } from '../src/domain/letta-message.ts';
 import { compileSystemPrompt } from '../src/domain/memory-render.ts';
-import type { StoredMessage } from '../src/domain/stored-message.ts';
+import type { StoredMessage, StoredToolCall } from '../src/domain/stored-message.ts';
 import type { CallModelResult, StepKey } from '../src/domain/turn.ts';
-import { streamChatCompletion } from '../src/llm/chat-completion.ts';
+import { streamIdleTimeoutMs } from '../src/domain/llm-config.ts';
+import { streamChatCompletion, type StreamProgress } from '../src/llm/chat-completion.ts';
 import { classifyModelError } from '../src/llm/error-classification.ts';
 import { estimateMessageTokens, estimateTokens } from '../src/llm/token-count.ts';
+import type { ToolRegistry } from '../src/tools/registry.ts';
 import { loadAgentOrFail, type ActivityDeps } from './activity-deps.ts';
+import { assertOwnsTurn, withTurn } from './turn-fence.ts';
 
-/** How often a running model call tells Temporal it is alive (the SDK throttles further). */
+/**
+ * How often a model call heartbeats while it waits (a long time to first token must not trip the
+ * 10 s heartbeatTimeout); each chunk heartbeats too (the SDK throttles). A stalled stream is the
+ * stream idle timeout's to detect, not the heartbeat's: the worker is alive.
+ */
 const HEARTBEAT_EVERY_MS = 1000;
 
 export function toChatMessage(m: StoredMessage): ChatCompletionMessageParam {
@@ -49,10 +55,30 @@ export function toChatMessage(m: StoredMessage): ChatCompletionMessageParam {
   }
 }
 
-function stepResult(m: StoredMessage, usage: Usage, finishReason: CallModelResult['finishReason']): CallModelResult {
+/**
+ * Tool-call ids as stored: unique within the step. Providers may omit ids or repeat them
+ * (`call_0` on every call); a missing or repeated id gets `call_<step>_<position>`.
+ */
+export function normalizeToolCallIds(calls: readonly StoredToolCall[], step: number): StoredToolCall[] {
+  const seen = new Set<string>();
+  return calls.map((call, i) => {
+    let id = call.id.trim();
+    if (id === '' || seen.has(id)) id = `call_${step}_${i + 1}`;
+    while (seen.has(id)) id = `${id}_`;
+    seen.add(id);
+    return { ...call, id };
+  });
+}
+
+function stepResult(
+  tools: ToolRegistry,
+  m: StoredMessage,
+  usage: Usage,
+  finishReason: CallModelResult['finishReason'],
+): CallModelResult {
   return {
     messageId: m.id,
-    toolCalls: (m.toolCalls ?? []).map((c) => ({ toolCallId: c.id, name: c.name })),
+    toolCalls: (m.toolCalls ?? []).map((c) => ({ name: c.name, timeoutMs: tools.timeoutMsFor(c.name) })),
     finishReason,
     usage,
   };
@@ -64,13 +90,15 @@ export function createModelActivities(deps: ActivityDeps) {
   const { db, tools, models, logger } = deps;
 
   async function callModel(key: StepKey): Promise<CallModelResult> {
-    const { agentId, turnId, step } = key;
+    const { agentId, turnId, attempt, step } = key;
     const done = await findTurnMessage(db, agentId, turnId, step, 0);
     if (done) {
       // an earlier attempt stored the answer and then lost its completion: do not call again
       const used = await stepUsage(db, agentId, turnId, step);
-      return stepResult(done, used ?? NO_USAGE, done.toolCalls?.length ? 'tool_calls' : 'stop');
+      return stepResult(tools, done, used ?? NO_USAGE, done.toolCalls?.length ? 'tool_calls' : 'stop');
     }
+    // no model call for an attempt that has lost its turn
+    await assertOwnsTurn(db, turnId, attempt);
 
     const agent = await loadAgentOrFail(db, agentId);
     const llm = agent.llm_config;
@@ -97,7 +125,9 @@ export function createModelActivities(deps: ActivityDeps) {
       deployment: baseUrl,
     };
     const started = Date.now();
-    const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+    // heartbeat details: the stream's progress, so a stuck call is visible in `describe`
+    let progress: StreamProgress = { chunks: 0 };
+    const beat = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_EVERY_MS);
     let answer;
     try {
       answer = await streamChatCompletion(
@@ -109,11 +139,18 @@ export function createModelActivities(deps: ActivityDeps) {
           temperature: llm.temperature,
           maxTokens: llm.max_tokens,
         },
-        { signal: ctx.cancellationSignal, onProgress: () => ctx.heartbeat() },
+        {
+          signal: ctx.cancellationSignal,
+          idleTimeoutMs: streamIdleTimeoutMs(llm),
+          onProgress: (next) => {
+            progress = next;
+            ctx.heartbeat(progress);
+          },
+        },
       );
     } catch (error) {
       if (ctx.cancellationSignal.aborted) throw error;
-      const failure = classifyModelError(error);
+      const failure = classifyModelError(error, { hasApiKey: models.hasApiKey, baseUrl, modelGroup: llm.model });
       await recordUsage(db, { ...usageBase, promptTokens: 0, completionTokens: 0, totalTokens: 0, latencyMs: Date.now() - started, outcome: failure.type });
       logger.warn({ agentId, turnId, step, attempt: ctx.info.attempt, type: failure.type, status: failure.status }, 'model call failed');
       throw ApplicationFailure.create({
@@ -132,7 +169,8 @@ export function createModelActivities(deps: ActivityDeps) {
       total_tokens: 0,
     };
     if (usage.total_tokens === 0) usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
-    const stored = await withTransaction(db, async (tx) => {
+    const toolCalls = normalizeToolCallIds(answer.toolCalls, step);
+    const stored = await withTurn(db, turnId, attempt, async (tx) => {
       const row = await insertMessageOnce(tx, {
         agentId,
         turnId,
@@ -141,7 +179,7 @@ export function createModelActivities(deps: ActivityDeps) {
         role: 'assistant',
         content: answer.content,
         reasoning: answer.reasoning,
-        toolCalls: answer.toolCalls.length > 0 ? answer.toolCalls : null,
+        toolCalls: toolCalls.length > 0 ? toolCalls : null,
         tokens: estimateMessageTokens(answer),
         sequenced: true,
       });
@@ -155,7 +193,7 @@ export function createModelActivities(deps: ActivityDeps) {
       });
       return row;
     });
-    return stepResult(stored, usage, answer.finishReason);
+    return stepResult(tools, stored, usage, answer.finishReason);
   }
 
   return { callModel };

@@ -9,13 +9,13 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import { findTurnMessage, insertMessageOnce, tryInsertMessage, type NewMessage } from '../src/db/message-store.ts';
-import { withTransaction, type Queryable } from '../src/db/pool.ts';
-import type { StoredMessage, ToolStatus } from '../src/domain/stored-message.ts';
+import type { StoredMessage, StoredToolCall, ToolStatus } from '../src/domain/stored-message.ts';
 import type { RunToolInput, RunToolResult } from '../src/domain/turn.ts';
 import { estimateMessageTokens } from '../src/llm/token-count.ts';
 import { stringifyToolResult, ToolError } from '../src/tools/define-tool.ts';
 import type { RegisteredTool } from '../src/tools/registry.ts';
 import { loadAgentOrFail, type ActivityDeps } from './activity-deps.ts';
+import { assertOwnsTurn, withTurn } from './turn-fence.ts';
 
 /** Longer tool results are cut: they would crowd the model's context out. */
 export const MAX_TOOL_RETURN_CHARS = 20_000;
@@ -43,7 +43,7 @@ function truncate(text: string): string {
     : `${text.slice(0, MAX_TOOL_RETURN_CHARS)}\n[truncated ${text.length - MAX_TOOL_RETURN_CHARS} characters]`;
 }
 
-function toolReturn(input: RunToolInput, outcome: ToolOutcome, toolName: string): NewMessage {
+function toolReturn(input: RunToolInput, outcome: ToolOutcome, call: StoredToolCall): NewMessage {
   const content = truncate(outcome.content);
   return {
     agentId: input.agentId,
@@ -52,8 +52,8 @@ function toolReturn(input: RunToolInput, outcome: ToolOutcome, toolName: string)
     idx: input.index,
     role: 'tool',
     content,
-    toolCallId: input.toolCallId,
-    toolName,
+    toolCallId: call.id,
+    toolName: call.name,
     toolStatus: outcome.status,
     tokens: estimateMessageTokens({ content }),
     sequenced: true,
@@ -64,39 +64,40 @@ export function createToolActivities(deps: ActivityDeps) {
   const { db, tools, logger } = deps;
 
   async function runTool(input: RunToolInput): Promise<RunToolResult> {
-    const { agentId, turnId, step, index, toolCallId } = input;
+    const { agentId, turnId, attempt, step, index } = input;
     const done = await findTurnMessage(db, agentId, turnId, step, index);
     if (done) return { messageId: done.id, status: done.toolStatus ?? 'success' };
 
-    const callMessage = await findTurnMessage(db, agentId, turnId, step, 0);
-    const call = callMessage?.toolCalls?.find((c) => c.id === toolCallId);
-    if (!callMessage || !call) {
-      throw ApplicationFailure.nonRetryable(`tool call ${toolCallId} of step ${step} not found`, 'InvalidPayload');
+    // calls are addressed by position: providers may omit or repeat their ids
+    const call = (await findTurnMessage(db, agentId, turnId, step, 0))?.toolCalls?.[index - 1];
+    if (!call) {
+      throw ApplicationFailure.nonRetryable(`tool call #${index} of step ${step} of turn ${turnId} not found`, 'InvalidPayload');
     }
+    await assertOwnsTurn(db, turnId, attempt);
     const agent = await loadAgentOrFail(db, agentId);
 
-    const store = (tx: Queryable, outcome: ToolOutcome): Promise<StoredMessage> =>
-      insertMessageOnce(tx, toolReturn(input, outcome, call.name));
+    const store = (outcome: ToolOutcome): Promise<StoredMessage> =>
+      withTurn(db, turnId, attempt, (tx) => insertMessageOnce(tx, toolReturn(input, outcome, call)));
 
     let args: unknown;
     try {
       args = JSON.parse(call.arguments);
     } catch {
-      const row = await store(db, errorOutcome(`arguments of ${call.name} are not valid JSON: ${call.arguments.slice(0, 200)}`));
+      const row = await store(errorOutcome(`arguments of ${call.name} are not valid JSON: ${call.arguments.slice(0, 200)}`));
       return { messageId: row.id, status: 'error' };
     }
 
     const entry = tools.get(call.name);
     if (!entry || !agent.tools.includes(call.name)) {
       const available = agent.tools.filter((t) => tools.get(t)).join(', ');
-      const row = await store(db, errorOutcome(`tool "${call.name}" is not available. Available tools: ${available || 'none'}.`));
+      const row = await store(errorOutcome(`tool "${call.name}" is not available. Available tools: ${available || 'none'}.`));
       return { messageId: row.id, status: 'error' };
     }
 
     const row =
       entry.kind === 'memory'
-        ? await runMemoryTool(entry, args, input)
-        : await store(db, await runUserTool(entry, args, input));
+        ? await runMemoryTool(entry, args, input, call)
+        : await store(await runUserTool(entry, args, input, call));
     logger.debug({ agentId, turnId, step, tool: call.name, status: row.toolStatus }, 'tool ran');
     return { messageId: row.id, status: row.toolStatus ?? 'success' };
   }
@@ -105,12 +106,18 @@ export function createToolActivities(deps: ActivityDeps) {
     entry: Extract<RegisteredTool, { kind: 'memory' }>,
     rawArgs: unknown,
     input: RunToolInput,
+    call: StoredToolCall,
   ): Promise<StoredMessage> {
     const parsed = entry.tool.parameters.safeParse(rawArgs);
-    if (!parsed.success) return insertMessageOnce(db, toolReturn(input, invalidArguments(entry.tool.name, parsed.error), entry.tool.name));
+    if (!parsed.success) {
+      return withTurn(db, input.turnId, input.attempt, (tx) =>
+        insertMessageOnce(tx, toolReturn(input, invalidArguments(entry.tool.name, parsed.error), call)),
+      );
+    }
     const callKey = `${input.agentId}/${input.turnId}/${input.step}/${input.index}`;
     try {
-      return await withTransaction(db, async (tx) => {
+      // the edit, its tool return and the fence check commit together or not at all
+      return await withTurn(db, input.turnId, input.attempt, async (tx) => {
         let outcome: ToolOutcome;
         await tx.query('SAVEPOINT tool');
         try {
@@ -122,7 +129,7 @@ export function createToolActivities(deps: ActivityDeps) {
           outcome = errorOutcome(error.message);
         }
         await tx.query('RELEASE SAVEPOINT tool');
-        const row = await tryInsertMessage(tx, toolReturn(input, outcome, entry.tool.name));
+        const row = await tryInsertMessage(tx, toolReturn(input, outcome, call));
         // a concurrent attempt committed first: roll this attempt's edit back, keep the first
         if (!row) throw new AlreadyStored();
         return row;
@@ -137,24 +144,46 @@ export function createToolActivities(deps: ActivityDeps) {
     entry: Extract<RegisteredTool, { kind: 'user' }>,
     rawArgs: unknown,
     input: RunToolInput,
+    call: StoredToolCall,
   ): Promise<ToolOutcome> {
     const parsed = entry.tool.parameters.safeParse(rawArgs);
     if (!parsed.success) return invalidArguments(entry.tool.name, parsed.error);
     const ctx = Context.current();
+    const { name } = entry.tool;
+    const timeoutMs = tools.timeoutMsFor(name);
+    const timeoutMessage = `tool ${name} timed out after ${timeoutMs / 1000} s`;
+    // the tool's signal aborts on its own timeout or on the activity's cancellation
+    const timeout = new AbortController();
+    const TIMED_OUT = Symbol('timed out');
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => {
+        // settled before the abort, so a tool that rejects on abort does not win the race
+        resolve(TIMED_OUT);
+        timeout.abort(new Error(timeoutMessage));
+      }, timeoutMs);
+    });
     const beat = setInterval(() => ctx.heartbeat(), 1000);
-    try {
-      const value = await entry.tool.execute(parsed.data, {
+    const running = (async () =>
+      entry.tool.execute(parsed.data, {
         agentId: input.agentId,
         turnId: input.turnId,
         step: input.step,
-        toolCallId: input.toolCallId,
-        signal: ctx.cancellationSignal,
-      });
+        toolCallId: call.id,
+        signal: AbortSignal.any([timeout.signal, ctx.cancellationSignal]),
+      }))();
+    // a tool that ignores its signal may settle after the race is over: nobody is left to tell
+    running.catch(() => undefined);
+    try {
+      // a tool that never settles must not hold the activity past its timeout or its cancellation
+      const value = await Promise.race([running, timedOut, ctx.cancelled]);
+      if (value === TIMED_OUT) return errorOutcome(timeoutMessage);
       return { status: 'success', content: stringifyToolResult(value) };
     } catch (error) {
       if (ctx.cancellationSignal.aborted) throw error;
       return errorOutcome(error instanceof Error ? error.message : String(error));
     } finally {
+      clearTimeout(timer);
       clearInterval(beat);
     }
   }

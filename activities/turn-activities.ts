@@ -1,18 +1,24 @@
 /**
- * The `beginTurn` activity: puts the turn's stored user message into the agent's recall.
+ * Turn bookkeeping: `beginTurn` claims a turn record for an attempt and puts its user message
+ * into recall; `finishTurn` records the outcome; `recordToolFailure` turns a tool call whose
+ * activity gave up into an error result the model reads.
  * @module
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { sequenceUserMessage } from '../src/db/message-store.ts';
+import { findTurnMessage, insertMessageOnce } from '../src/db/message-store.ts';
+import { withTransaction } from '../src/db/pool.ts';
+import { claimTurn, finishTurn as recordFinish } from '../src/db/turn-store.ts';
+import type { BeginTurnResult, FinishTurnInput, RunToolInput, RunToolResult } from '../src/domain/turn.ts';
+import { estimateMessageTokens } from '../src/llm/token-count.ts';
 import { loadAgentOrFail, type ActivityDeps } from './activity-deps.ts';
+import { withTurn } from './turn-fence.ts';
 
 export function createTurnActivities(deps: ActivityDeps) {
   const { db } = deps;
 
-  /** `resumed`: this turn was begun before (a redelivered update); its writes are reused. */
-  async function beginTurn(input: { agentId: string; messageId: string }): Promise<{ seq: number; resumed: boolean }> {
+  async function beginTurn(input: { agentId: string; messageId: string; attempt: number }): Promise<BeginTurnResult> {
     await loadAgentOrFail(db, input.agentId);
-    const begun = await sequenceUserMessage(db, input.agentId, input.messageId);
+    const begun = await withTransaction(db, (tx) => claimTurn(tx, input.agentId, input.messageId, input.attempt));
     if (begun === null) {
       throw ApplicationFailure.nonRetryable(
         `message ${input.messageId} is not a stored user message of agent ${input.agentId}`,
@@ -22,5 +28,35 @@ export function createTurnActivities(deps: ActivityDeps) {
     return begun;
   }
 
-  return { beginTurn };
+  /** Records the attempt's outcome; false if another attempt owns the turn. */
+  async function finishTurn(input: FinishTurnInput): Promise<boolean> {
+    return withTransaction(db, (tx) => recordFinish(tx, input));
+  }
+
+  /** The error tool result for a call whose `runTool` activity failed for good (timeouts, crashes). */
+  async function recordToolFailure(input: RunToolInput & { reason: string }): Promise<RunToolResult> {
+    const { agentId, turnId, attempt, step, index } = input;
+    const row = await withTurn(db, turnId, attempt, async (tx) => {
+      const done = await findTurnMessage(tx, agentId, turnId, step, index);
+      if (done) return done;
+      const call = (await findTurnMessage(tx, agentId, turnId, step, 0))?.toolCalls?.[index - 1];
+      const content = `Error: tool ${call?.name ?? `#${index}`} failed: ${input.reason}`;
+      return insertMessageOnce(tx, {
+        agentId,
+        turnId,
+        step,
+        idx: index,
+        role: 'tool',
+        content,
+        toolCallId: call?.id ?? null,
+        toolName: call?.name ?? null,
+        toolStatus: 'error',
+        tokens: estimateMessageTokens({ content }),
+        sequenced: true,
+      });
+    });
+    return { messageId: row.id, status: row.toolStatus ?? 'error' };
+  }
+
+  return { beginTurn, finishTurn, recordToolFailure };
 }

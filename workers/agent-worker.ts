@@ -52,7 +52,7 @@ export async function createMemloomWorker(options: MemloomWorkerOptions = {}): P
   const config = loadConfig(options.config);
   const logger = options.logger ?? createLogger(config.logLevel, 'memloom-worker');
   installRuntime(logger);
-  const db = options.db ?? createDb({ connectionString: config.databaseUrl });
+  const db = options.db ?? createDb({ connectionString: config.databaseUrl, max: config.dbPoolSize, logger });
   const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporalAddress }));
   const activities = createActivities({
     db,
@@ -67,6 +67,8 @@ export async function createMemloomWorker(options: MemloomWorkerOptions = {}): P
     activities,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
     shutdownGraceTime: '10 seconds',
+    // every running activity may hold a pool connection: the pool is sized to match
+    maxConcurrentActivityTaskExecutions: config.activityConcurrency,
     ...options.workerOptions,
   });
 

@@ -1,8 +1,10 @@
 /**
- * One entity workflow per agent (`agent/<agentId>`): a thin serializer of turns. Messages
- * arrive as Updates (update id = message id), run one at a time in arrival order, and each turn
- * is a loop of `callModel` and `runTool` activities that read and write Postgres. Workflow state
- * and history hold ids and counters only: no message text, no memory.
+ * One entity workflow per agent (`agent/<agentId>`): a thin FIFO mailbox of turns. Messages
+ * arrive as Updates (update id = message id, one per attempt), run one at a time in arrival
+ * order, and each turn is a loop of `callModel` and `runTool` activities that read and write
+ * Postgres. The turn record in Postgres (`beginTurn` / `finishTurn`) is what makes a message id
+ * answered once, ever: a redelivery in a later run answers from the record. Workflow state and
+ * history hold ids and counters only: no message text, no memory.
  * @module
  */
 import {
@@ -22,8 +24,10 @@ import {
 import type { Activities } from '../activities/index.ts';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../src/domain/errors.ts';
 import { StopReason, type Usage } from '../src/domain/letta-message.ts';
+import { MODEL_CALL_START_TO_CLOSE_MS, toolActivityStartToCloseMs } from '../src/domain/timeouts.ts';
 import {
   AgentWorkflowInputSchema,
+  RUN_CLOSING_FAILURE,
   TurnRequestSchema,
   type AgentWorkflowInput,
   type AgentWorkflowStatus,
@@ -40,14 +44,21 @@ const retry: RetryPolicy = {
   nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES],
 };
 
-/** A model call heartbeats every second; 10 s of silence means its worker is gone. */
-const MODEL_CALL: ActivityOptions = { startToCloseTimeout: '5 minutes', heartbeatTimeout: '10 seconds', retry };
-const TOOL_CALL: ActivityOptions = { startToCloseTimeout: '2 minutes', heartbeatTimeout: '30 seconds', retry };
-const BOOKKEEPING: ActivityOptions = { startToCloseTimeout: '30 seconds', retry };
+/** A model call heartbeats while it streams; 10 s of silence means its worker is gone. */
+const MODEL_CALL: ActivityOptions = { startToCloseTimeout: MODEL_CALL_START_TO_CLOSE_MS, heartbeatTimeout: '10 seconds', retry };
+const TOOL_CALL: ActivityOptions = { heartbeatTimeout: '30 seconds', retry };
+/** Turn records must be written even through a long Postgres outage: about 10 minutes of retries. */
+const BOOKKEEPING: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: { ...retry, maximumAttempts: 25 } };
 
 const { callModel } = proxyActivities<Activities>(MODEL_CALL);
-const { runTool } = proxyActivities<Activities>(TOOL_CALL);
-const { beginTurn } = proxyActivities<Activities>(BOOKKEEPING);
+const { runTool } = proxyActivities<Activities>({ ...TOOL_CALL, startToCloseTimeout: '2 minutes' });
+const { beginTurn, finishTurn, recordToolFailure } = proxyActivities<Activities>(BOOKKEEPING);
+
+/**
+ * Temporal terminates a run at 51,200 events. Continue-as-new is suggested long before; this is
+ * the backstop should the suggestion never come (e.g. a server configured without it).
+ */
+const HISTORY_EVENTS_BACKSTOP = 20_000;
 
 /** The failure a caller sees when a turn cannot finish; always fails the update, never the workflow. */
 function turnFailure(error: unknown): ApplicationFailure {
@@ -69,47 +80,80 @@ function turnFailure(error: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type: 'Error', message: String(error), nonRetryable: true });
 }
 
+/** One line on why a tool's activity gave up, for the error result the model reads. */
+function toolFailureReason(error: ActivityFailure): string {
+  const cause = error.cause;
+  if (cause instanceof TimeoutFailure) return `its activity timed out (${cause.timeoutType})`;
+  return cause?.message ?? error.message;
+}
+
 export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void> {
-  const { agentId, turnsCompleted: carried } = AgentWorkflowInputSchema.parse(rawInput);
+  const input = AgentWorkflowInputSchema.parse(rawInput);
+  const { agentId, idleTimeoutMs } = input;
   const lock = new FifoLock();
+  /** Turns accepted by this run and not yet finished (queued or running). */
+  let active = 0;
   const status: AgentWorkflowStatus = {
     agentId,
     state: 'idle',
     currentMessageId: null,
     currentStep: 0,
     queuedTurns: 0,
-    turnsCompleted: carried,
+    turnsCompleted: input.turnsCompleted,
+    turnsFailed: input.turnsFailed,
+    closing: false,
   };
 
   const show = (): void => {
+    const counts = `${status.turnsCompleted} answered, ${status.turnsFailed} failed`;
     setCurrentDetails(
       status.currentMessageId
-        ? `**${status.state}**: turn \`${status.currentMessageId}\`, step ${status.currentStep}; ${status.queuedTurns} queued; ${status.turnsCompleted} answered`
-        : `**idle**; ${status.turnsCompleted} turns answered`,
+        ? `**${status.state}**: turn \`${status.currentMessageId}\`, step ${status.currentStep}; ${status.queuedTurns} queued; ${counts}`
+        : `**${status.closing ? 'closing' : 'idle'}**; ${counts}`,
     );
   };
 
-  async function runTurn(messageId: string, maxSteps: number): Promise<TurnResult> {
+  const mustContinueAsNew = (): boolean =>
+    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= HISTORY_EVENTS_BACKSTOP;
+
+  async function runTurn(messageId: string, attempt: number): Promise<TurnResult> {
     status.queuedTurns--;
     status.currentMessageId = messageId;
+    status.currentStep = 0;
     status.state = 'thinking';
     show();
+    try {
+      const begun = await beginTurn({ agentId, messageId, attempt });
+      // a message id answered before (in this run or an earlier one) answers from its record
+      if (begun.kind === 'completed') return begun.result;
+      if (begun.kind === 'failed') {
+        throw ApplicationFailure.create({ type: begun.errorType, message: begun.errorMessage, nonRetryable: true });
+      }
+      return await runSteps(messageId, attempt, begun.maxSteps, begun.stepBase);
+    } catch (error) {
+      throw turnFailure(error);
+    } finally {
+      status.currentMessageId = null;
+      status.currentStep = 0;
+      status.state = 'idle';
+      show();
+    }
+  }
+
+  async function runSteps(messageId: string, attempt: number, maxSteps: number, stepBase: number): Promise<TurnResult> {
     const usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
     let stopReason: StopReason = StopReason.MaxSteps;
     let stepCount = 0;
-    let resumed = false;
     try {
-      // a redelivered turn (e.g. an update retried across continue-as-new) finds its earlier
-      // writes: every step below returns what is stored instead of doing it again
-      ({ resumed } = await beginTurn({ agentId, messageId }));
-      for (let step = 1; step <= maxSteps; step++) {
+      for (let n = 1; n <= maxSteps; n++) {
+        const step = stepBase + n;
         status.state = 'thinking';
         status.currentStep = step;
         show();
         const answer = await callModel.executeWithOptions({ ...MODEL_CALL, summary: `model call, step ${step}` }, [
-          { agentId, turnId: messageId, step },
+          { agentId, turnId: messageId, attempt, step },
         ]);
-        stepCount = step;
+        stepCount = n;
         usage.prompt_tokens += answer.usage.prompt_tokens;
         usage.completion_tokens += answer.usage.completion_tokens;
         usage.total_tokens += answer.usage.total_tokens;
@@ -121,41 +165,97 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
         show();
         // one after another: memory edits apply in the order the model asked for them
         for (const [i, call] of answer.toolCalls.entries()) {
-          await runTool.executeWithOptions({ ...TOOL_CALL, summary: `${call.name}, step ${step}` }, [
-            { agentId, turnId: messageId, step, index: i + 1, toolCallId: call.toolCallId },
-          ]);
+          const key = { agentId, turnId: messageId, attempt, step, index: i + 1 };
+          try {
+            await runTool.executeWithOptions(
+              { ...TOOL_CALL, startToCloseTimeout: toolActivityStartToCloseMs(call.timeoutMs), summary: `${call.name}, step ${step}` },
+              [key],
+            );
+          } catch (error) {
+            if (!(error instanceof ActivityFailure) || !(error.cause instanceof TimeoutFailure || isRetryableCause(error))) throw error;
+            // the tool's activity gave up (timeouts, lost workers): the model reads an error
+            // result instead of a dangling call, and the turn goes on
+            await recordToolFailure({ ...key, reason: toolFailureReason(error) });
+          }
         }
       }
     } catch (error) {
-      throw turnFailure(error);
-    } finally {
-      if (!resumed) status.turnsCompleted++;
-      status.currentMessageId = null;
-      status.currentStep = 0;
-      status.state = 'idle';
-      show();
+      const failure = turnFailure(error);
+      await finishTurn({
+        agentId,
+        messageId,
+        attempt,
+        outcome: { status: 'failed', stepCount, usage, errorType: failure.type ?? 'Error', errorMessage: failure.message },
+      });
+      status.turnsFailed++;
+      throw failure;
     }
-    return { agentId, messageId, stepCount, stopReason, usage };
+    await finishTurn({ agentId, messageId, attempt, outcome: { status: 'completed', stepCount, stopReason, usage } });
+    status.turnsCompleted++;
+    return { agentId, messageId, attempt, stepBase, stepCount, stopReason, usage };
   }
 
   setHandler(
     sendMessageUpdate,
-    (request) => {
-      const { messageId, maxSteps } = TurnRequestSchema.parse(request);
+    async (request) => {
+      const { messageId, attempt } = TurnRequestSchema.parse(request);
+      active++;
       status.queuedTurns++;
-      return lock.run(() => runTurn(messageId, maxSteps));
+      show();
+      try {
+        return await lock.run(() => runTurn(messageId, attempt));
+      } finally {
+        active--;
+      }
     },
     {
       validator: (request) => {
         TurnRequestSchema.parse(request);
+        // a closing run finishes what it accepted; the sender sends again and reaches the next run.
+        // Only recorded state decides: a rejected update leaves no event, so a rejection that
+        // read workflowInfo() here could change what the run does in a task replay never sees.
+        if (status.closing) {
+          throw ApplicationFailure.create({
+            type: RUN_CLOSING_FAILURE,
+            message: 'this run of the agent takes no new turns (it continues as new or ends); send again',
+            nonRetryable: true,
+          });
+        }
       },
-      description: 'Answer a user message already stored in Postgres: { messageId, maxSteps? }',
+      description: 'Answer a user message already stored in Postgres with its turn: { messageId, attempt? }',
     },
   );
   setHandler(statusQuery, () => ({ ...status }), { description: 'What the agent is doing now' });
   show();
 
-  // continue-as-new keeps history O(recent turns); never with a turn running or queued
-  await condition(() => workflowInfo().continueAsNewSuggested && allHandlersFinished());
-  await continueAsNew<typeof agentWorkflow>({ agentId, turnsCompleted: status.turnsCompleted });
+  for (;;) {
+    const busy = await condition(() => active > 0 || mustContinueAsNew(), idleTimeoutMs);
+    if (!busy && active === 0) {
+      // idle: end cleanly; from here on the validator refuses, so no accepted message is lost,
+      // and the next message starts a new run
+      status.closing = true;
+      show();
+      await condition(allHandlersFinished);
+      return;
+    }
+    if (mustContinueAsNew()) {
+      // under sustained load too: admit nothing new, finish what was accepted, then continue
+      status.closing = true;
+      show();
+      await condition(() => active === 0 && allHandlersFinished());
+      await continueAsNew<typeof agentWorkflow>({
+        agentId,
+        turnsCompleted: status.turnsCompleted,
+        turnsFailed: status.turnsFailed,
+        idleTimeoutMs,
+      });
+    }
+    await condition(() => active === 0 || mustContinueAsNew());
+  }
+}
+
+/** A tool activity that failed with a retryable cause has exhausted its retries. */
+function isRetryableCause(error: ActivityFailure): boolean {
+  const cause = error.cause;
+  return !(cause instanceof ApplicationFailure) || !cause.nonRetryable;
 }

@@ -7,6 +7,7 @@ import type { AgentState, Block } from '../domain/agent.ts';
 import type { LettaMessage, LettaResponse } from '../domain/letta-message.ts';
 import type { LlmConfig } from '../domain/llm-config.ts';
 import type { AgentWorkflowStatus } from '../domain/turn.ts';
+import type { TurnDetails } from '../client/memloom-client.ts';
 
 /** Tool returns longer than this are cut in text output (`--json` has them whole). */
 const TOOL_RETURN_PREVIEW = 500;
@@ -72,7 +73,8 @@ export function formatStatus(status: AgentWorkflowStatus | null): string {
   if (!status) return 'not running (its workflow starts with the next message)';
   const current = status.currentMessageId ? ` on ${status.currentMessageId}, step ${status.currentStep}` : '';
   const turns = status.turnsCompleted === 1 ? '1 turn' : `${status.turnsCompleted} turns`;
-  return `${status.state}${current} · ${turns} answered · ${status.queuedTurns} queued`;
+  const failed = status.turnsFailed > 0 ? ` · ${status.turnsFailed} failed` : '';
+  return `${status.state}${current} · ${turns} answered${failed} · ${status.queuedTurns} queued`;
 }
 
 function field(name: string, value: string): string {
@@ -103,4 +105,31 @@ export function formatAgentList(list: AgentState[]): string {
   const rows = list.map((a) => [a.id, a.name, a.llm_config.model, a.tags.join(',')]);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd()).join('\n');
+}
+
+/** A turn record, its attempts, then its messages step by step. */
+export function formatTurn(t: TurnDetails): string {
+  const u = t.usage;
+  const outcome =
+    t.status === 'completed'
+      ? `${t.stopReason ?? ''} · steps ${t.stepCount} · tokens ${u.total_tokens} (prompt ${u.prompt_tokens}, completion ${u.completion_tokens})`
+      : t.status === 'failed' || t.status === 'cancelled'
+        ? `${t.errorType ?? 'Error'}: ${t.errorMessage ?? ''}`
+        : `attempt ${t.attempt}`;
+  const lines = [
+    field('turn', t.messageId),
+    field('agent', t.agentId),
+    field('status', `${t.status} · ${outcome}`),
+    field('max steps', String(t.maxSteps)),
+    field('created', t.createdAt.toISOString()),
+    ...(t.finishedAt ? [field('finished', t.finishedAt.toISOString())] : []),
+    'attempts:',
+    ...t.attempts.map((a) => {
+      const how = a.status === 'failed' ? ` (${a.errorType ?? 'Error'}: ${a.errorMessage ?? ''})` : a.stopReason ? ` (${a.stopReason})` : '';
+      return `  ${a.attempt}. ${a.status}${how} · steps ${a.stepBase + 1}..${a.stepBase + a.stepCount}`;
+    }),
+    'messages:',
+    ...t.messages.map((m) => `  ${formatMessage(m).replace(/\n/g, '\n  ')}`),
+  ];
+  return lines.join('\n');
 }

@@ -5,52 +5,98 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { setAction } from './command-context.ts';
-import { formatMessages, formatResponse } from './format.ts';
-import { addJsonOption, flagName, intFlag, parseFlags, withFlagPaths } from './options.ts';
+import { IdPrefix, MessageIdSchema, newId } from '../domain/ids.ts';
+import { formatMessages, formatResponse, formatTurn } from './format.ts';
+import { addJsonOption, flagError, flagName, intFlag, parseFlags, withFlagPaths } from './options.ts';
 import { printNote, printResult } from './output.ts';
 
-/** How long `send` waits before suggesting that no worker is running. */
-const WORKER_HINT_AFTER_MS = 15_000;
+/** How long `send` waits before saying what the turn is doing, and how often it says it again. */
+const PROGRESS_NOTE_AFTER_MS = 15_000;
+const PROGRESS_NOTE_EVERY_MS = 10_000;
 
-const SendFlagsSchema = z.object({ maxSteps: intFlag.optional(), messageId: z.string().optional() });
+const SendFlagsSchema = z.object({
+  maxSteps: intFlag.optional(),
+  messageId: MessageIdSchema.optional(),
+  retry: MessageIdSchema.optional(),
+});
 
 export function sendCommand(): Command {
   const command = new Command('send')
     .summary('send a message to an agent and print its answer')
     .description(
       "Send a user message to an agent and print its answer: the agent's reasoning, tool calls and replies, " +
-        'run as one durable turn on the agent\'s Temporal workflow. Needs a running `memloom worker`.',
+        "run as one durable turn on the agent's Temporal workflow. Needs a running `memloom worker`. " +
+        'A message id is answered once: sending it again prints the same answer. A failed turn stays failed ' +
+        'until you retry it with --retry, which answers it after the turns sent meanwhile.',
     )
-    .argument('<agent>', 'agent id (agent-...) or name')
-    .argument('<message>', 'the user message text')
+    .argument('[agent]', 'agent id (agent-...) or name')
+    .argument('[message]', 'the user message text')
     .option('--max-steps <n>', 'at most this many model calls in the turn (default 10)')
-    .option('--message-id <id>', 'idempotency key message-<uuid>: sending again with it returns the same turn');
+    .option('--message-id <id>', 'idempotency key message-<uuid>: sending again with it returns the same turn')
+    .option('--retry <message-id>', 'run a failed turn again (no agent or message needed)');
   addJsonOption(command);
   command.addHelpText(
     'after',
     `
 Examples:
   $ memloom send my-assistant "Hi! My name is Alice."
-  $ memloom send my-assistant "What is my name?" --json | jq -r '.messages[-1].content'`,
+  $ memloom send my-assistant "What is my name?" --json | jq -r '.messages[-1].content'
+  $ memloom send --retry message-0b6f...   # after "turn failed (RateLimited)"`,
   );
   return setAction(command, async (ctx, [idOrName, text], options) => {
     const flags = parseFlags(SendFlagsSchema, options);
+    if (flags.retry === undefined && (idOrName === undefined || text === undefined)) {
+      flagError('<agent> <message>', 'are required (or --retry MESSAGE_ID to run a failed turn again)');
+    }
     const client = await ctx.client();
-    // a turn waits for a worker; say so rather than look hung
-    const hint = setTimeout(() => {
-      printNote(ctx.mode, `still waiting for the answer: is a \`memloom worker\` running on task queue "${client.config.taskQueue}"?`);
-    }, WORKER_HINT_AFTER_MS);
-    ctx.onClose(async () => clearTimeout(hint));
-    const response = await client
-      .userMessage(idOrName!, text!, {
-        ...(flags.maxSteps !== undefined ? { maxSteps: flags.maxSteps } : {}),
-        ...(flags.messageId !== undefined ? { messageId: flags.messageId } : {}),
-      })
-      .catch((e: unknown) => {
-        throw withFlagPaths(e, (p) => (p === 'maxSteps' || p === 'messageId' ? flagName(p) : undefined));
-      });
+    const messageId = flags.retry ?? flags.messageId ?? newId(IdPrefix.Message);
+    // a turn can wait on a worker, a queue or retries: say which, rather than look hung
+    let lastNote = '';
+    const note = async (): Promise<void> => {
+      const progress = await client.turnProgress(messageId).catch(() => undefined);
+      if (progress !== undefined && progress !== lastNote) printNote(ctx.mode, `still waiting: ${progress}`);
+      if (progress !== undefined) lastNote = progress;
+    };
+    let repeat: NodeJS.Timeout | undefined;
+    const first = setTimeout(() => {
+      void note();
+      repeat = setInterval(() => void note(), PROGRESS_NOTE_EVERY_MS);
+    }, PROGRESS_NOTE_AFTER_MS);
+    ctx.onClose(async () => {
+      clearTimeout(first);
+      clearInterval(repeat);
+    });
+    const response = await (flags.retry !== undefined
+      ? client.retryTurn(flags.retry)
+      : client.userMessage(idOrName!, text!, {
+          ...(flags.maxSteps !== undefined ? { maxSteps: flags.maxSteps } : {}),
+          messageId,
+        })
+    ).catch((e: unknown) => {
+      throw withFlagPaths(e, (p) => (p === 'maxSteps' || p === 'messageId' ? flagName(p) : undefined));
+    });
     printResult(ctx.mode, response, formatResponse);
   });
+}
+
+export function turnCommands(): Command {
+  const turn = new Command('turn').summary('inspect turns (one per user message)').description(
+    'Every user message has a turn record: its status (queued, running, completed, failed, cancelled), max steps, ' +
+      'stop reason, usage, error, and one attempt per explicit retry.',
+  );
+  const show = new Command('show')
+    .summary("show a turn's record, its steps and attempts")
+    .description("Show the turn of a user message: its record, its messages step by step, and its attempts.")
+    .argument('<message-id>', 'the user message id (message-<uuid>)');
+  addJsonOption(show);
+  show.addHelpText('after', '\nExamples:\n  $ memloom turn show message-0b6f...\n  $ memloom turn show message-0b6f... --json | jq .status');
+  turn.addCommand(
+    setAction(show, async (ctx, [messageId]) => {
+      const client = await ctx.client();
+      printResult(ctx.mode, await client.getTurn(messageId!), formatTurn);
+    }),
+  );
+  return turn;
 }
 
 const MessagesFlagsSchema = z.object({ limit: intFlag.optional() });

@@ -8,7 +8,7 @@ import { archivalCommands, memoryCommands } from './memory-commands.ts';
 import { agentCommands } from './agent-commands.ts';
 import { defaultsCommands, migrateCommand } from './admin-commands.ts';
 import { ReportedError } from './command-context.ts';
-import { messagesCommand, sendCommand } from './message-commands.ts';
+import { messagesCommand, sendCommand, turnCommands } from './message-commands.ts';
 import { commanderOutput, printError } from './output.ts';
 import { workerCommand } from './worker-command.ts';
 import { devCommand } from './dev-command.ts';
@@ -66,6 +66,7 @@ export function buildProgram(options: ProgramOptions = {}): Command {
     .addCommand(defaultsCommands())
     .addCommand(sendCommand())
     .addCommand(messagesCommand())
+    .addCommand(turnCommands())
     .addCommand(memoryCommands())
     .addCommand(archivalCommands())
     .addHelpText('after', GETTING_STARTED);

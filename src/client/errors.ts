@@ -2,11 +2,15 @@
  * Turns low-level failures (Postgres, Temporal) into errors that say what to do.
  * @module
  */
-import { ConfigError } from '../domain/errors.ts';
+import { isTransientDbError } from '../db/db-errors.ts';
+import { ConfigError, DatabaseUnavailableError } from '../domain/errors.ts';
 
-/** Postgres unreachable or not migrated: say so, and how to fix it. */
+/**
+ * Postgres unreachable, not migrated, or failing transiently even after retries: say so, and how
+ * to fix it.
+ */
 export function describeDbError(error: unknown, databaseUrl: string): unknown {
-  const code = (error as { code?: string }).code;
+  const code = (error as { code?: string } | null | undefined)?.code;
   const where = redactUrl(databaseUrl);
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT') {
     return new ConfigError(`cannot reach PostgreSQL at ${where} (DATABASE_URL)`, { cause: error });
@@ -16,6 +20,10 @@ export function describeDbError(error: unknown, databaseUrl: string): unknown {
   }
   if (code === '42P01') {
     return new ConfigError(`memloom's tables are missing in ${where}: run \`memloom migrate\``, { cause: error });
+  }
+  if (isTransientDbError(error)) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return new DatabaseUnavailableError(`PostgreSQL at ${where} kept failing, retries exhausted: ${reason}; try again`, { cause: error });
   }
   return error;
 }

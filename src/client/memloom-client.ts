@@ -14,9 +14,19 @@ import { z } from 'zod';
 import { loadConfig, type MemloomConfig } from '../config/env.ts';
 import * as agents from '../db/agent-store.ts';
 import * as messages from '../db/message-store.ts';
+import { retryTransient } from '../db/db-errors.ts';
 import { insertPassage, listPassages, searchPassages, type Passage } from '../db/passage-store.ts';
-import { createDb, type Db } from '../db/pool.ts';
+import { createDb, withTransaction, type Db } from '../db/pool.ts';
 import { getSetting, putSetting, SettingKey } from '../db/settings-store.ts';
+import {
+  admitTurn,
+  findTurn,
+  listTurnAttempts,
+  requestRetry,
+  turnResultOf,
+  type TurnAttemptRecord,
+  type TurnRecord,
+} from '../db/turn-store.ts';
 import { usageTotals, type UsageTotals } from '../db/usage-store.ts';
 import {
   CreateAgentSchema,
@@ -29,7 +39,7 @@ import {
   type UpdateAgentInput,
   type UpdateBlockInput,
 } from '../domain/agent.ts';
-import { ConfigError, TurnFailedError, ValidationError } from '../domain/errors.ts';
+import { ConfigError, NotFoundError, TurnFailedError, ValidationError } from '../domain/errors.ts';
 import { agentWorkflowId, IdPrefix, MessageIdSchema, newId } from '../domain/ids.ts';
 import { toLettaMessages, type LettaMessage, type LettaResponse } from '../domain/letta-message.ts';
 import {
@@ -41,13 +51,23 @@ import {
   type LlmConfigInput,
 } from '../domain/llm-config.ts';
 import { AgentIdKey, AgentNameKey } from '../domain/search-attributes.ts';
-import { MaxStepsSchema, type AgentWorkflowStatus, type TurnResult } from '../domain/turn.ts';
+import {
+  DEFAULT_MAX_STEPS,
+  isFinalTurnStatus,
+  MaxStepsSchema,
+  RUN_CLOSING_FAILURE,
+  TurnStatus,
+  turnUpdateId,
+  type AgentWorkflowStatus,
+  type TurnResult,
+} from '../domain/turn.ts';
 import { parseInput } from '../domain/validation.ts';
 import { estimateMessageTokens } from '../llm/token-count.ts';
 import { BASE_TOOL_NAMES } from '../tools/memory-tools.ts';
 import { AGENT_WORKFLOW_TYPE, sendMessageUpdate, statusQuery } from '../../workflows/agent-definitions.ts';
 import { describeDbError } from './errors.ts';
 import { buildLettaResponse } from './letta-response.ts';
+import { turnProgress } from './turn-progress.ts';
 
 export interface ClientOptions extends Partial<MemloomConfig> {
   /** An existing Temporal connection (not closed by {@link MemloomClient.close}). */
@@ -83,6 +103,17 @@ const ListMessagesSchema = z.object({
  * past those, a long queue keeps waiting for a slot here, up to `deadline`.
  */
 const IN_FLIGHT_RETRY_MS = { initial: 500, max: 5000, deadline: 15 * 60_000 } as const;
+
+/** How long a sender waits before sending again to an agent whose run is closing. */
+const CLOSING_RETRY_MS = 200;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A turn's record with its attempts and messages, as `memloom turn show` prints it. */
+export interface TurnDetails extends TurnRecord {
+  attempts: TurnAttemptRecord[];
+  messages: LettaMessage[];
+}
 
 function isTooManyInFlightUpdates(error: unknown): boolean {
   const text = String((error as { message?: unknown }).message ?? '') + String((error as { cause?: { message?: unknown } }).cause?.message ?? '');
@@ -131,9 +162,14 @@ export class MemloomClient {
     this.temporal = new Client({ connection, namespace: config.temporalNamespace });
   }
 
-  async #db<T>(fn: () => Promise<T>): Promise<T> {
+  /** Runs a database step, again after a transient failure (a dropped connection, a failover). */
+  /**
+   * Runs a Postgres step, retrying transient failures (a dropped connection, a failover) when
+   * the step is idempotent; a step that is not (it would write twice after a lost COMMIT) says so.
+   */
+  async #db<T>(fn: () => Promise<T>, opts: { idempotent: boolean } = { idempotent: true }): Promise<T> {
     try {
-      return await fn();
+      return await (opts.idempotent ? retryTransient(fn) : fn());
     } catch (error) {
       throw describeDbError(error, this.config.databaseUrl);
     }
@@ -183,7 +219,7 @@ export class MemloomClient {
         embedding_config: embedding,
         tools,
       });
-    });
+    }, { idempotent: false });
   }
 
   async listAgents(filter: { name?: string; tags?: string[]; limit?: number } = {}): Promise<AgentState[]> {
@@ -234,27 +270,75 @@ export class MemloomClient {
 
   /**
    * Sends a user message and waits for the agent's answer (a durable turn on the agent's
-   * workflow). Throws {@link TurnFailedError} when the turn cannot finish, e.g. on a 401.
+   * workflow). The message and its turn record are stored together first; sending a message id
+   * again returns that turn's outcome and never a second answer. Throws {@link TurnFailedError}
+   * when the turn cannot finish, e.g. on a 401; it stays failed until {@link retryTurn}.
    */
   async userMessage(idOrName: string, text: string, options: UserMessageOptions = {}): Promise<LettaResponse> {
     const content = parseInput(UserTextSchema, text, 'message', 'text');
     const opts = parseInput(UserMessageOptionsSchema, options, 'message options');
     const agent = await this.#db(() => agents.requireAgent(this.db, idOrName));
     const messageId = opts.messageId ?? newId(IdPrefix.Message);
-    await this.#db(() =>
-      messages.insertPendingUserMessage(this.db, {
-        id: messageId,
-        agentId: agent.id,
-        text: content,
-        tokens: estimateMessageTokens({ content }),
-      }),
+    const { turn } = await this.#db(() =>
+      withTransaction(this.db, (tx) =>
+        admitTurn(tx, {
+          messageId,
+          agentId: agent.id,
+          text: content,
+          tokens: estimateMessageTokens({ content }),
+          maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS,
+        }),
+      ),
     );
-    const turn = await this.#runTurn(agent.id, agent.name, messageId, opts.maxSteps);
-    const rows = await this.#db(() => messages.listTurnMessages(this.db, agent.id, messageId));
-    return buildLettaResponse(turn, rows);
+    return this.#answer(agent.name, turn);
   }
 
-  async #runTurn(agentId: string, agentName: string, messageId: string, maxSteps: number | undefined): Promise<TurnResult> {
+  /**
+   * Runs the next attempt of a failed turn, after every turn already answered, and waits for
+   * it. A completed turn returns its answer; a queued or running one is waited for.
+   */
+  async retryTurn(messageId: string): Promise<LettaResponse> {
+    const id = parseInput(MessageIdSchema, messageId, 'turn', 'messageId');
+    const turn = await this.#db(() => withTransaction(this.db, (tx) => requestRetry(tx, id)));
+    if (!turn) throw new NotFoundError('turn', id, 'no message was sent with this id');
+    const agent = await this.#db(() => agents.requireAgent(this.db, turn.agentId));
+    return this.#answer(agent.name, turn);
+  }
+
+  /** A turn's record, its attempts and its messages (the user message first). */
+  async getTurn(messageId: string): Promise<TurnDetails> {
+    const id = parseInput(MessageIdSchema, messageId, 'turn', 'messageId');
+    return this.#db(async () => {
+      const turn = await findTurn(this.db, id);
+      if (!turn) throw new NotFoundError('turn', id, 'no message was sent with this id');
+      const [attempts, rows] = await Promise.all([listTurnAttempts(this.db, id), messages.listTurnMessages(this.db, turn.agentId, id)]);
+      return { ...turn, attempts, messages: rows.flatMap(toLettaMessages) };
+    });
+  }
+
+  /**
+   * One line on what a turn is doing while its sender waits, e.g. "model call failing:
+   * RateLimited, attempt 3 of 6, next in 4 s (step 1)" or "no worker is polling task queue ...".
+   */
+  async turnProgress(messageId: string): Promise<string> {
+    const turn = await this.#db(() => findTurn(this.db, messageId));
+    if (!turn) return 'storing the message';
+    if (isFinalTurnStatus(turn.status)) return `turn ${turn.status}`;
+    return turnProgress(this.temporal, this.config.temporalNamespace, this.config.taskQueue, turn.agentId, messageId);
+  }
+
+  /** The answer of a turn: from its record when it is finished, else from the agent's workflow. */
+  async #answer(agentName: string, turn: TurnRecord): Promise<LettaResponse> {
+    if (turn.status === TurnStatus.Failed || turn.status === TurnStatus.Cancelled) {
+      const type = turn.errorType ?? 'Error';
+      throw new TurnFailedError(type, `turn failed (${type}): ${turn.errorMessage ?? turn.status}`, turn.agentId, turn.messageId);
+    }
+    const result = turn.status === TurnStatus.Completed ? turnResultOf(turn) : await this.#runTurn(turn.agentId, agentName, turn.messageId, turn.attempt);
+    const rows = await this.#db(() => messages.listTurnMessages(this.db, turn.agentId, turn.messageId));
+    return buildLettaResponse(result, rows);
+  }
+
+  async #runTurn(agentId: string, agentName: string, messageId: string, attempt: number): Promise<TurnResult> {
     let delay: number = IN_FLIGHT_RETRY_MS.initial;
     const deadline = Date.now() + IN_FLIGHT_RETRY_MS.deadline;
     for (;;) {
@@ -262,7 +346,7 @@ export class MemloomClient {
         workflowId: agentWorkflowId(agentId),
         taskQueue: this.config.taskQueue,
         workflowIdConflictPolicy: 'USE_EXISTING',
-        args: [{ agentId }],
+        args: [{ agentId, idleTimeoutMs: this.config.agentIdleTimeoutMs }],
         typedSearchAttributes: [
           { key: AgentIdKey, value: agentId },
           { key: AgentNameKey, value: agentName },
@@ -272,20 +356,25 @@ export class MemloomClient {
       });
       try {
         return await this.temporal.workflow.executeUpdateWithStart(sendMessageUpdate, {
-          args: [{ messageId, ...(maxSteps !== undefined ? { maxSteps } : {}) }],
-          updateId: messageId,
+          args: [{ messageId, attempt }],
+          updateId: turnUpdateId(messageId, attempt),
           startWorkflowOperation: start,
         });
       } catch (error) {
         if (error instanceof WorkflowUpdateFailedError) {
           const cause = error.cause;
           const type = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : 'Error';
+          if (type === RUN_CLOSING_FAILURE) {
+            // the run is about to continue as new or end: the next send reaches the next run
+            await sleep(CLOSING_RETRY_MS);
+            continue;
+          }
           throw new TurnFailedError(type, `turn failed (${type}): ${cause?.message ?? error.message}`, agentId, messageId, {
             cause: error,
           });
         }
         if (!isTooManyInFlightUpdates(error) || Date.now() > deadline) throw error;
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await sleep(delay);
         delay = Math.min(delay * 2, IN_FLIGHT_RETRY_MS.max);
       }
     }
@@ -306,7 +395,7 @@ export class MemloomClient {
     return this.#db(async () => {
       const agent = await agents.requireAgent(this.db, idOrName);
       return insertPassage(this.db, { agentId: agent.id, text: content, tags });
-    });
+    }, { idempotent: false });
   }
 
   /** Full-text search of archival memory; without a query, the newest passages. */

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from 'zod';
+import { ConfigError } from '../domain/errors.ts';
 
 const optionalString = z
   .string()
@@ -25,6 +26,9 @@ const EnvSchema = z.object({
     .optional()
     .catch(undefined),
   TEMPORAL_CLI_PATH: optionalString,
+  MEMLOOM_ACTIVITY_CONCURRENCY: optionalString,
+  MEMLOOM_DB_POOL_SIZE: optionalString,
+  MEMLOOM_AGENT_IDLE_TIMEOUT: optionalString,
 });
 
 /** Where memloom's services are, resolved once from options over environment over defaults. */
@@ -45,6 +49,21 @@ export interface MemloomConfig {
   logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Explicit path of the Temporal CLI binary. */
   temporalCliPath: string | undefined;
+  /**
+   * Activities one worker runs at once (Temporal's `maxConcurrentActivityTaskExecutions`;
+   * MEMLOOM_ACTIVITY_CONCURRENCY). @default 20
+   */
+  activityConcurrency: number;
+  /**
+   * Connections of the worker's PostgreSQL pool (MEMLOOM_DB_POOL_SIZE): every running activity
+   * may hold one. @default activityConcurrency
+   */
+  dbPoolSize: number;
+  /**
+   * An agent's workflow ends after this long without a turn; its next message starts it again
+   * (MEMLOOM_AGENT_IDLE_TIMEOUT: `90s`, `30m`, `1h`, or milliseconds). @default 3600000 (1 h)
+   */
+  agentIdleTimeoutMs: number;
 }
 
 export const DEFAULT_CONFIG = {
@@ -54,6 +73,8 @@ export const DEFAULT_CONFIG = {
   databaseUrl: 'postgresql://postgres@127.0.0.1:5432/memloom',
   home: '.memloom',
   logLevel: 'info',
+  activityConcurrency: 20,
+  agentIdleTimeoutMs: 3_600_000,
 } as const satisfies Partial<MemloomConfig>;
 
 type Env = Record<string, string | undefined>;
@@ -80,8 +101,48 @@ export function loadConfig(options: Partial<MemloomConfig> = {}, env: Env = proc
     home: e.MEMLOOM_HOME ?? DEFAULT_CONFIG.home,
     logLevel: e.MEMLOOM_LOG_LEVEL ?? DEFAULT_CONFIG.logLevel,
     temporalCliPath: e.TEMPORAL_CLI_PATH,
+    ...poolSettings(e, options),
+    agentIdleTimeoutMs:
+      e.MEMLOOM_AGENT_IDLE_TIMEOUT === undefined
+        ? DEFAULT_CONFIG.agentIdleTimeoutMs
+        : parseDuration(e.MEMLOOM_AGENT_IDLE_TIMEOUT, 'MEMLOOM_AGENT_IDLE_TIMEOUT'),
     ...defined,
   };
+}
+
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `500ms`, `90s`, `30m`, `1h`, `1d`, or a plain number of milliseconds; throws ConfigError naming `name`. */
+export function parseDuration(text: string, name: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(text.trim());
+  const value = match ? Number(match[1]) * DURATION_UNITS_MS[(match[2] ?? 'ms') as keyof typeof DURATION_UNITS_MS] : NaN;
+  if (!Number.isFinite(value) || value < 1000 || value > 365 * 86_400_000) {
+    throw new ConfigError(`${name}: must be a duration between 1s and 365d such as 90s, 30m or 1h (got "${text}")`);
+  }
+  return Math.round(value);
+}
+
+/** Activity concurrency and pool size: the pool defaults to the concurrency it has to serve. */
+function poolSettings(
+  e: z.output<typeof EnvSchema>,
+  options: Partial<MemloomConfig>,
+): Pick<MemloomConfig, 'activityConcurrency' | 'dbPoolSize'> {
+  const activityConcurrency =
+    options.activityConcurrency ??
+    parsePositiveInt(e.MEMLOOM_ACTIVITY_CONCURRENCY, 'MEMLOOM_ACTIVITY_CONCURRENCY') ??
+    DEFAULT_CONFIG.activityConcurrency;
+  const dbPoolSize = options.dbPoolSize ?? parsePositiveInt(e.MEMLOOM_DB_POOL_SIZE, 'MEMLOOM_DB_POOL_SIZE') ?? activityConcurrency;
+  return { activityConcurrency, dbPoolSize };
+}
+
+/** A whole number from 1 to 10,000; throws ConfigError naming `name`. */
+function parsePositiveInt(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < 1 || value > 10_000) {
+    throw new ConfigError(`${name}: must be a whole number from 1 to 10000 (got "${text}")`);
+  }
+  return value;
 }
 
 /**

@@ -3,7 +3,6 @@
  * (agent, turn, step, idx) and idempotent, so a retried or replayed activity never duplicates.
  * @module
  */
-import { ConflictError } from '../domain/errors.ts';
 import { IdPrefix, newId } from '../domain/ids.ts';
 import type { MessageRole, StoredMessage, StoredToolCall, ToolStatus } from '../domain/stored-message.ts';
 import type { Queryable } from './pool.ts';
@@ -120,60 +119,6 @@ export async function findTurnMessage(
     [agentId, turnId, step, idx],
   );
   return rows[0] ? toStored(rows[0]) : null;
-}
-
-/**
- * Stores a user's message before its turn is queued. Sending the same message id twice is a
- * no-op; reusing an id for another agent or text is a conflict.
- */
-export async function insertPendingUserMessage(
-  db: Queryable,
-  m: { id: string; agentId: string; text: string; tokens: number },
-): Promise<StoredMessage> {
-  const stored = await insertMessageOnce(db, {
-    id: m.id,
-    agentId: m.agentId,
-    turnId: m.id,
-    step: 0,
-    idx: 0,
-    role: 'user',
-    content: m.text,
-    tokens: m.tokens,
-    sequenced: false,
-  }).catch(async (error: unknown) => {
-    if ((error as { code?: string }).code === '23505') {
-      throw new ConflictError(`message id ${m.id} is already used by another message`);
-    }
-    throw error;
-  });
-  if (stored.id !== m.id || stored.content !== m.text) {
-    throw new ConflictError(`message id ${m.id} was already sent with a different text`);
-  }
-  return stored;
-}
-
-/**
- * Gives the turn's user message its place in recall, once. `resumed` is true when an earlier
- * delivery of the same turn already did (a redelivered update, e.g. across continue-as-new).
- * Null when no such user message exists.
- */
-export async function sequenceUserMessage(
-  db: Queryable,
-  agentId: string,
-  messageId: string,
-): Promise<{ seq: number; resumed: boolean } | null> {
-  const fresh = await db.query<{ seq: number }>(
-    `UPDATE messages SET seq = nextval('message_seq')
-     WHERE id = $1 AND agent_id = $2 AND role = 'user' AND seq IS NULL RETURNING seq`,
-    [messageId, agentId],
-  );
-  if (fresh.rows[0]) return { seq: fresh.rows[0].seq, resumed: false };
-  const existing = await db.query<{ seq: number | null }>(
-    `SELECT seq FROM messages WHERE id = $1 AND agent_id = $2 AND role = 'user'`,
-    [messageId, agentId],
-  );
-  const seq = existing.rows[0]?.seq;
-  return seq === undefined || seq === null ? null : { seq, resumed: true };
 }
 
 /**

@@ -212,6 +212,18 @@ function sendCut(res: ServerResponse, request: ChatRequest, step: Extract<Script
   chunks.forEach((chunk, index) => writeEvent(res, chunk, index === chunks.length - 1 ? () => res.destroy() : undefined));
 }
 
+/**
+ * Streaming: the role chunk and a few content chunks, then silence with the socket left open.
+ * Otherwise: silence. Either way the response ends only when the client goes away or `close()`
+ * destroys the socket.
+ */
+function sendStall(res: ServerResponse, request: ChatRequest, step: Extract<ScriptedStep, { kind: 'stall' }>): void {
+  if (request.stream !== true) return;
+  startEventStream(res);
+  const content = step.content ?? 'This answer stalls before it ends';
+  for (const chunk of cutChunks(completionIdentity(request), content, step.afterChunks ?? 1)) writeEvent(res, chunk);
+}
+
 function sendStep(res: ServerResponse, request: ChatRequest, step: ScriptedStep, nextToolCallId: () => string): void {
   switch (step.kind) {
     case 'reply':
@@ -226,6 +238,8 @@ function sendStep(res: ServerResponse, request: ChatRequest, step: ScriptedStep,
       return sendError(res, 400, { message: CONTEXT_OVERFLOW_MESSAGE, type: 'invalid_request_error' });
     case 'cut_stream':
       return sendCut(res, request, step);
+    case 'stall':
+      return sendStall(res, request, step);
   }
 }
 

@@ -65,6 +65,20 @@ export type ScriptedStep =
       afterChunks?: number;
       /** @default 0 */
       delayMs?: number;
+    }
+  | {
+      /**
+       * Streaming request: send the role chunk and `afterChunks` content chunks, then send nothing
+       * more and keep the socket open until the client goes away or the server closes (a stalled
+       * upstream). Non-streaming request: never answer, the socket stays open the same way.
+       */
+      kind: 'stall';
+      /** @default 'This answer stalls before it ends' */
+      content?: string;
+      /** @default 1 */
+      afterChunks?: number;
+      /** @default 0 */
+      delayMs?: number;
     };
 
 /** The body of a chat completion request, as the server received it. */

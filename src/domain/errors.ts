@@ -18,7 +18,10 @@ export const ModelErrorType = {
   Connection: 'Connection',
   /** 400/422: the request itself is wrong; retrying cannot help. */
   BadRequest: 'BadRequest',
-  /** 401/403, or LiteLLM's `no_db_connection` for a wrong key. */
+  /**
+   * 401/403, LiteLLM's `no_db_connection` for a wrong proxy key, a provider key rejected behind
+   * the proxy, or a 5xx answered to a request sent without any key.
+   */
   AuthFailed: 'AuthFailed',
   /** 404, or LiteLLM's "Invalid model name". */
   ModelNotFound: 'ModelNotFound',
@@ -32,12 +35,30 @@ export const ModelErrorType = {
 export type ModelErrorType = (typeof ModelErrorType)[keyof typeof ModelErrorType];
 
 /** Failures worth another attempt of the same call. */
-export const RETRYABLE_MODEL_ERRORS: readonly ModelErrorType[] = [
+export const RETRYABLE_MODEL_ERRORS: readonly string[] = [
   ModelErrorType.RateLimited,
   ModelErrorType.Timeout,
   ModelErrorType.Upstream5xx,
   ModelErrorType.Connection,
 ];
+
+/**
+ * Failures of any activity that are not about a model call: what the activity failure boundary
+ * (activities/failure-boundary.ts) turns an error into. The value is the `ApplicationFailure.type`.
+ */
+export const ActivityFailureType = {
+  /** A transient PostgreSQL failure (connection lost, failover, deadlock, lock or statement timeout): retried. */
+  DatabaseUnavailable: 'DatabaseUnavailable',
+  /** memloom is configured wrongly (no model endpoint, ...); the message says what to set. */
+  ConfigError: 'ConfigError',
+  /** An activity input failed validation; retrying the same input cannot help. */
+  InvalidPayload: 'InvalidPayload',
+  /** A bug in memloom's own code (a TypeError, ...); the worker logs the stack. */
+  InternalError: 'InternalError',
+  /** The agent a turn names does not exist (any more). */
+  AgentNotFound: 'AgentNotFound',
+} as const;
+export type ActivityFailureType = (typeof ActivityFailureType)[keyof typeof ActivityFailureType];
 
 /** Failure types that a Temporal retry policy must never retry. */
 export const NON_RETRYABLE_FAILURE_TYPES: readonly string[] = [
@@ -47,8 +68,10 @@ export const NON_RETRYABLE_FAILURE_TYPES: readonly string[] = [
   ModelErrorType.ContentPolicy,
   ModelErrorType.BudgetExceeded,
   ModelErrorType.ContextWindowExceeded,
-  'AgentNotFound',
-  'InvalidPayload',
+  ActivityFailureType.AgentNotFound,
+  ActivityFailureType.InvalidPayload,
+  ActivityFailureType.ConfigError,
+  ActivityFailureType.InternalError,
 ];
 
 export const ErrorCode = {
@@ -57,6 +80,7 @@ export const ErrorCode = {
   Conflict: 'conflict',
   TurnFailed: 'turn_failed',
   Config: 'config_error',
+  DatabaseUnavailable: 'database_unavailable',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -118,6 +142,13 @@ export class ConflictError extends MemloomError {
 export class ConfigError extends MemloomError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.Config, message, options);
+  }
+}
+
+/** PostgreSQL kept failing transiently (connection dropped, failover, deadlock) after retries. */
+export class DatabaseUnavailableError extends MemloomError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.DatabaseUnavailable, message, options);
   }
 }
 

@@ -17,17 +17,46 @@ export const MaxStepsSchema = z
   .min(1, 'must be at least 1')
   .max(MAX_MAX_STEPS, `must be at most ${MAX_MAX_STEPS}`);
 
-/** The update argument: which stored user message to answer. */
+/** Where a turn is. `completed`, `failed` and `cancelled` are final for their attempt. */
+export const TurnStatus = {
+  Queued: 'queued',
+  Running: 'running',
+  Completed: 'completed',
+  Failed: 'failed',
+  Cancelled: 'cancelled',
+} as const;
+export type TurnStatus = (typeof TurnStatus)[keyof typeof TurnStatus];
+
+export function isFinalTurnStatus(status: TurnStatus): boolean {
+  return status === TurnStatus.Completed || status === TurnStatus.Failed || status === TurnStatus.Cancelled;
+}
+
+/**
+ * The update argument: which attempt of which stored turn to run. The turn's max steps come
+ * from its record, so a resend cannot change them.
+ */
 export const TurnRequestSchema = z.object({
   messageId: MessageIdSchema,
-  maxSteps: MaxStepsSchema.default(DEFAULT_MAX_STEPS),
+  /** @default 1; an explicit retry asks for the next attempt. */
+  attempt: z.number().int().min(1).default(1),
 });
 export type TurnRequest = z.input<typeof TurnRequestSchema>;
+
+/** The update id of one attempt of a turn: the message id for the first, so old callers still dedupe. */
+export function turnUpdateId(messageId: string, attempt: number): string {
+  return attempt === 1 ? messageId : `${messageId}/attempt-${attempt}`;
+}
+
+/** The failure type of an update refused because this run takes no more turns; the caller sends it again. */
+export const RUN_CLOSING_FAILURE = 'AgentRunClosing';
 
 /** The update result. The client loads the turn's messages from Postgres by `messageId`. */
 export interface TurnResult {
   agentId: string;
   messageId: string;
+  attempt: number;
+  /** Steps of earlier attempts; this attempt's messages have step > stepBase. */
+  stepBase: number;
   stepCount: number;
   stopReason: StopReason;
   usage: Usage;
@@ -37,6 +66,10 @@ export const AgentWorkflowInputSchema = z.object({
   agentId: AgentIdSchema,
   /** Turns answered by earlier runs of this workflow (carried over continue-as-new). */
   turnsCompleted: z.number().int().nonnegative().default(0),
+  /** Turns that failed in earlier runs (carried over continue-as-new). */
+  turnsFailed: z.number().int().nonnegative().default(0),
+  /** The run ends after this long without a turn; the next message starts a new one. @default 1 h */
+  idleTimeoutMs: z.number().int().positive().default(3_600_000),
 });
 export type AgentWorkflowInput = z.input<typeof AgentWorkflowInputSchema>;
 
@@ -48,18 +81,24 @@ export interface AgentWorkflowStatus {
   currentStep: number;
   queuedTurns: number;
   turnsCompleted: number;
+  turnsFailed: number;
+  /** True once this run takes no new turns (it is about to continue as new or end). */
+  closing: boolean;
 }
 
-/** Identifies one model step of one turn. */
+/** Identifies one model step of one attempt of a turn. */
 export interface StepKey {
   agentId: string;
   turnId: string;
+  /** The turn attempt this step belongs to: writes of an attempt that lost its turn are refused. */
+  attempt: number;
   step: number;
 }
 
 export interface CallModelResult {
   messageId: string;
-  toolCalls: { toolCallId: string; name: string }[];
+  /** The step's tool calls in order; `runTool` addresses them by position. */
+  toolCalls: { name: string; timeoutMs: number }[];
   finishReason: 'stop' | 'tool_calls' | 'length' | 'content_filter' | 'unknown';
   usage: Usage;
 }
@@ -67,10 +106,27 @@ export interface CallModelResult {
 export interface RunToolInput extends StepKey {
   /** 1-based position of the tool call in the step. */
   index: number;
-  toolCallId: string;
 }
 
 export interface RunToolResult {
   messageId: string;
   status: 'success' | 'error';
+}
+
+/** What `beginTurn` found: run the attempt, or answer from the record without running anything. */
+export type BeginTurnResult =
+  | { kind: 'run'; maxSteps: number; stepBase: number }
+  | { kind: 'completed'; result: TurnResult }
+  | { kind: 'failed'; errorType: string; errorMessage: string };
+
+/** How an attempt ended, as `finishTurn` records it. */
+export type TurnOutcome =
+  | { status: 'completed'; stepCount: number; stopReason: StopReason; usage: Usage }
+  | { status: 'failed'; stepCount: number; usage: Usage; errorType: string; errorMessage: string };
+
+export interface FinishTurnInput {
+  agentId: string;
+  messageId: string;
+  attempt: number;
+  outcome: TurnOutcome;
 }

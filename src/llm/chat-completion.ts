@@ -4,10 +4,16 @@
  * @module
  */
 import type OpenAI from 'openai';
-import type { ChatCompletionCreateParamsStreaming, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
+import type {
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsStreaming,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+} from 'openai/resources/chat/completions';
 import type { Usage } from '../domain/letta-message.ts';
 import type { StoredToolCall } from '../domain/stored-message.ts';
-import { StreamIncompleteError } from './error-classification.ts';
+import { DEFAULT_STREAM_IDLE_TIMEOUT_MS } from '../domain/timeouts.ts';
+import { StreamIdleTimeoutError, StreamIncompleteError } from './error-classification.ts';
 
 export interface ChatCallParams {
   model: string;
@@ -32,11 +38,54 @@ interface ToolCallAccumulator {
   arguments: string;
 }
 
-export async function streamChatCompletion(
-  client: OpenAI,
-  params: ChatCallParams,
-  options: { signal?: AbortSignal | undefined; onProgress?: (() => void) | undefined } = {},
-): Promise<ChatCallResult> {
+/** Progress of a stream, as the activity reports it in its heartbeats. */
+export interface StreamProgress {
+  /** Chunks received so far. */
+  chunks: number;
+}
+
+/** Options of {@link streamChatCompletion}. */
+export interface StreamChatOptions {
+  /** Aborts the request (activity cancellation). The call then fails; the caller knows why. */
+  signal?: AbortSignal | undefined;
+  /** Called on every chunk, e.g. to heartbeat with `progress` as details. */
+  onProgress?: ((progress: StreamProgress) => void) | undefined;
+  /**
+   * Abort with a {@link StreamIdleTimeoutError} when no chunk arrives for this long, the wait for
+   * the first chunk included. @default DEFAULT_STREAM_IDLE_TIMEOUT_MS (60 s)
+   */
+  idleTimeoutMs?: number | undefined;
+}
+
+/**
+ * A timer that aborts its signal once it has not been `touch`ed for `ms`; `fired` tells an abort
+ * of its own from the caller's.
+ */
+function idleWatchdog(ms: number, outer: AbortSignal | undefined) {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const watchdog = {
+    fired: false,
+    signal: outer ? AbortSignal.any([outer, controller.signal]) : controller.signal,
+    touch(): void {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        watchdog.fired = true;
+        controller.abort();
+      }, ms);
+    },
+    stop: (): void => clearTimeout(timer),
+  };
+  return watchdog;
+}
+
+/**
+ * Streams one chat completion and accumulates it. Fails with {@link StreamIdleTimeoutError} when
+ * the stream stays silent for `idleTimeoutMs`, with {@link StreamIncompleteError} when it ends
+ * without a `finish_reason`, and with the SDK's errors otherwise.
+ */
+export async function streamChatCompletion(client: OpenAI, params: ChatCallParams, options: StreamChatOptions = {}): Promise<ChatCallResult> {
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
   const body: ChatCompletionCreateParamsStreaming = {
     model: params.model,
     messages: params.messages,
@@ -46,50 +95,75 @@ export async function streamChatCompletion(
     ...(params.temperature !== undefined ? { temperature: params.temperature } : {}),
     ...(params.maxTokens !== undefined ? { max_tokens: params.maxTokens } : {}),
   };
-  const stream = await client.chat.completions.create(body, { signal: options.signal });
+  const watchdog = idleWatchdog(idleTimeoutMs, options.signal);
+  const acc = new CompletionAccumulator();
+  watchdog.touch();
+  try {
+    const stream = await client.chat.completions.create(body, { signal: watchdog.signal });
+    // an abort mid-stream ends this loop quietly (the SDK's choice): `fired` tells it apart
+    for await (const chunk of stream) {
+      watchdog.touch();
+      acc.add(chunk);
+      options.onProgress?.({ chunks: acc.chunks });
+    }
+  } catch (error) {
+    if (watchdog.fired) throw new StreamIdleTimeoutError(idleTimeoutMs, acc.chunks);
+    throw error;
+  } finally {
+    watchdog.stop();
+  }
+  if (watchdog.fired) throw new StreamIdleTimeoutError(idleTimeoutMs, acc.chunks);
+  return acc.result();
+}
 
-  let content = '';
-  let reasoning = '';
-  let finishReason: string | null = null;
-  let usage: Usage | null = null;
-  const calls = new Map<number, ToolCallAccumulator>();
+/** Accumulates the chunks of one streamed completion into a {@link ChatCallResult}. */
+class CompletionAccumulator {
+  chunks = 0;
+  #content = '';
+  #reasoning = '';
+  #finishReason: string | null = null;
+  #usage: Usage | null = null;
+  readonly #calls = new Map<number, ToolCallAccumulator>();
 
-  for await (const chunk of stream) {
-    options.onProgress?.();
+  add(chunk: ChatCompletionChunk): void {
+    this.chunks += 1;
     if (chunk.usage) {
-      usage = {
+      this.#usage = {
         prompt_tokens: chunk.usage.prompt_tokens,
         completion_tokens: chunk.usage.completion_tokens,
         total_tokens: chunk.usage.total_tokens,
       };
     }
     const choice = chunk.choices[0];
-    if (!choice) continue;
+    if (!choice) return;
     const delta = choice.delta as typeof choice.delta & { reasoning_content?: string | null; reasoning?: string | null };
-    if (delta.content) content += delta.content;
+    if (delta.content) this.#content += delta.content;
     const thought = delta.reasoning_content ?? delta.reasoning;
-    if (thought) reasoning += thought;
+    if (thought) this.#reasoning += thought;
     for (const tc of delta.tool_calls ?? []) {
-      const acc = calls.get(tc.index) ?? { id: '', name: '', arguments: '' };
-      if (tc.id) acc.id = tc.id;
-      if (tc.function?.name) acc.name += tc.function.name;
-      if (tc.function?.arguments) acc.arguments += tc.function.arguments;
-      calls.set(tc.index, acc);
+      const call = this.#calls.get(tc.index) ?? { id: '', name: '', arguments: '' };
+      if (tc.id) call.id = tc.id;
+      if (tc.function?.name) call.name += tc.function.name;
+      if (tc.function?.arguments) call.arguments += tc.function.arguments;
+      this.#calls.set(tc.index, call);
     }
-    if (choice.finish_reason) finishReason = choice.finish_reason;
+    if (choice.finish_reason) this.#finishReason = choice.finish_reason;
   }
 
-  if (finishReason === null) throw new StreamIncompleteError();
-  const toolCalls = [...calls.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([index, c]) => ({ id: c.id || `call_${index}`, name: c.name, arguments: c.arguments || '{}' }));
-  return {
-    content: content === '' ? null : content,
-    reasoning: reasoning === '' ? null : reasoning,
-    toolCalls,
-    finishReason: normalizeFinish(finishReason, toolCalls.length),
-    usage,
-  };
+  /** The completion; a stream that ended without a `finish_reason` was cut. */
+  result(): ChatCallResult {
+    if (this.#finishReason === null) throw new StreamIncompleteError();
+    const toolCalls = [...this.#calls.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([index, c]) => ({ id: c.id || `call_${index}`, name: c.name, arguments: c.arguments || '{}' }));
+    return {
+      content: this.#content === '' ? null : this.#content,
+      reasoning: this.#reasoning === '' ? null : this.#reasoning,
+      toolCalls,
+      finishReason: normalizeFinish(this.#finishReason, toolCalls.length),
+      usage: this.#usage,
+    };
+  }
 }
 
 function normalizeFinish(reason: string, toolCalls: number): ChatCallResult['finishReason'] {

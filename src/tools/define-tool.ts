@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ToolNameSchema } from '../domain/agent.ts';
+import { DEFAULT_TOOL_TIMEOUT_MS, MAX_TOOL_TIMEOUT_MS } from '../domain/timeouts.ts';
 import { parseInput } from '../domain/validation.ts';
 
 /** What a tool knows about the call it serves. */
@@ -14,7 +15,7 @@ export interface ToolContext {
   turnId: string;
   step: number;
   toolCallId: string;
-  /** Aborted when the turn is cancelled or the activity times out. */
+  /** Aborted when the tool's `timeoutMs` has passed, or the turn is cancelled, or the activity times out. */
   signal: AbortSignal;
 }
 
@@ -26,11 +27,20 @@ export interface ToolSpec<P extends ToolParameters> {
   parameters: P;
   /** Returns the tool result: a string as is, anything else as JSON. Throwing gives the model an error result. */
   execute: (args: z.output<P>, context: ToolContext) => unknown;
+  /**
+   * How long one call may run, in milliseconds (a whole number from 1 to 3 600 000). Then
+   * `context.signal` aborts and the model gets the error result `Error: tool <name> timed out after
+   * <N> s`; the turn goes on.
+   * @default DEFAULT_TOOL_TIMEOUT_MS (60 s)
+   */
+  timeoutMs?: number;
 }
 
 export interface ToolDefinition<P extends ToolParameters = ToolParameters> extends ToolSpec<P> {
   /** JSON schema of the parameters, derived from the zod schema, as sent to the model. */
   readonly jsonSchema: Record<string, unknown>;
+  /** The spec's `timeoutMs`, or the default. */
+  readonly timeoutMs: number;
 }
 
 /** Error a tool throws to hand the model a readable message (no stack, no cause). */
@@ -68,14 +78,21 @@ export function toParametersSchema(parameters: ToolParameters): Record<string, u
  *   name: 'search_web',
  *   description: 'Search the web and return the top results.',
  *   parameters: z.object({ query: z.string().describe('what to look for') }),
- *   execute: async ({ query }) => (await mySearch(query)).slice(0, 5),
+ *   execute: async ({ query }, { signal }) => (await mySearch(query, { signal })).slice(0, 5),
+ *   timeoutMs: 20_000,
  * });
  * ```
  */
 export function defineTool<P extends ToolParameters>(spec: ToolSpec<P>): ToolDefinition<P> {
   parseInput(ToolNameSchema, spec.name, 'tool', 'name');
   if (spec.description.trim() === '') throw new TypeError(`tool ${spec.name}: description must not be empty`);
-  return { ...spec, jsonSchema: toParametersSchema(spec.parameters) };
+  const timeoutMs = spec.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TOOL_TIMEOUT_MS) {
+    throw new TypeError(
+      `tool ${spec.name}: timeoutMs must be a whole number of milliseconds from 1 to ${MAX_TOOL_TIMEOUT_MS} (one hour), got ${String(spec.timeoutMs)}`,
+    );
+  }
+  return { ...spec, timeoutMs, jsonSchema: toParametersSchema(spec.parameters) };
 }
 
 /** Tool results go back to the model as text. */

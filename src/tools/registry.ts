@@ -3,6 +3,7 @@
  * @module
  */
 import type { ChatCompletionTool } from 'openai/resources/chat/completions';
+import { DEFAULT_TOOL_TIMEOUT_MS, MEMORY_TOOL_TIMEOUT_MS } from '../domain/timeouts.ts';
 import type { ToolDefinition } from './define-tool.ts';
 import { MEMORY_TOOLS, type MemoryTool } from './memory-tools.ts';
 
@@ -28,6 +29,16 @@ export class ToolRegistry {
 
   get(name: string): RegisteredTool | undefined {
     return this.#tools.get(name);
+  }
+
+  /**
+   * How long one call of `name` may run, in milliseconds: a user tool's `timeoutMs`, a memory
+   * tool's short bound, the default for a name this worker does not know (its call fails at once).
+   */
+  timeoutMsFor(name: string): number {
+    const entry = this.#tools.get(name);
+    if (entry?.kind === 'memory') return MEMORY_TOOL_TIMEOUT_MS;
+    return entry?.tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
   }
 
   names(): string[] {

@@ -70,6 +70,8 @@ describe('memloom CLI', () => {
       [['defaults', 'llm'], /default llm_config/],
       [['send'], /Send a user message to an agent/],
       [['messages'], /recall memory/],
+      [['turn'], /turn record/],
+      [['turn', 'show'], /Show the turn of a user message/],
       [['memory'], /core memory/],
       [['memory', 'show'], /core memory blocks/],
       [['memory', 'set'], /Replace the value of one of an agent's core memory blocks/],
@@ -84,7 +86,7 @@ describe('memloom CLI', () => {
       assert.equal(run.code, 0, `${name}: ${run.stderr}`);
       // commander wraps descriptions to the terminal width
       assert.match(run.stdout.replace(/\s+/g, ' '), purpose, name);
-      const leaf = path.length > 0 && !['agent', 'defaults', 'memory', 'archival'].includes(path.join(' '));
+      const leaf = path.length > 0 && !['agent', 'defaults', 'memory', 'archival', 'turn'].includes(path.join(' '));
       if (leaf) assert.match(run.stdout, /--json/, `${name} lists --json`);
     });
     // every command of the program is covered above
@@ -197,6 +199,35 @@ describe('memloom CLI', () => {
     const shown = parsed<{ status: AgentWorkflowStatus | null }>(status);
     assert.equal(shown.status?.state, 'idle');
     assert.equal(shown.status?.turnsCompleted, 2);
+  });
+
+  test('a failed turn: send prints the error, a resend the same error, turn show the record, send --retry the answer', async () => {
+    const messageId = `message-${randomUUID()}`;
+    stack.model.enqueue({ kind: 'error', status: 401 });
+    const failed = await memloom('send', 'cli-alice', 'Will this work?', '--message-id', messageId);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /turn failed \(AuthFailed\)/);
+    const calls = stack.model.chatRequests().length;
+    const again = errorOf(await memloom('send', 'cli-alice', 'Will this work?', '--message-id', messageId, '--json'));
+    assert.match(again.message, /AuthFailed/);
+    assert.equal(stack.model.chatRequests().length, calls, 'a resent failed turn calls no model');
+
+    const shown = await memloom('turn', 'show', messageId);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^status: +failed · AuthFailed: /m);
+    assert.match(shown.stdout, /^ {2}1\. failed \(AuthFailed/m);
+    assert.match(shown.stdout, /^ {2}user: Will this work\?$/m);
+
+    stack.model.enqueue({ kind: 'reply', content: 'It works now.' });
+    const retried = await memloom('send', '--retry', messageId);
+    assert.equal(retried.code, 0, retried.stderr);
+    assert.match(retried.stdout, /^assistant: It works now\.$/m);
+    const record = parsed<{ status: string; attempts: { attempt: number; status: string }[] }>(await memloom('turn', 'show', messageId, '--json'));
+    assert.equal(record.status, 'completed');
+    assert.deepEqual(record.attempts.map((a) => [a.attempt, a.status]), [[1, 'failed'], [2, 'completed']]);
+
+    const missing = errorOf(await memloom('send', 'cli-alice', '--json'));
+    assert.match(missing.message, /<agent> <message>.*--retry/);
   });
 
   test('memory set changes a block; over the limit it fails naming field and limit, value unchanged', async () => {

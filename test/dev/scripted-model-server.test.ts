@@ -309,6 +309,58 @@ describe('scripted model server with an api key', () => {
   });
 });
 
+describe('a stalled scripted answer', () => {
+  let server: ScriptedModelServer;
+  let openai: OpenAI;
+
+  beforeEach(async () => {
+    server = await startScriptedModelServer();
+    openai = new OpenAI({ baseURL: server.url, apiKey: 'k', maxRetries: 0 });
+  });
+
+  it('streams the first chunks, then sends nothing more until the server closes', async () => {
+    server.enqueue({ kind: 'stall', content: 'one two three four' });
+    const stream = await openai.chat.completions.create({ model, messages: userSays('hi'), stream: true });
+    const chunks: ChatCompletionChunk[] = [];
+    const failure = await (async () => {
+      for await (const chunk of stream) {
+        chunks.push(chunk);
+        if (chunk.choices[0]?.delta.content) void server.close();
+      }
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(failure instanceof Error, 'the stream never ends on its own');
+    const received = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
+    assert.ok(received.length > 0 && 'one two three four'.startsWith(received) && received.length < 18);
+    assert.ok(chunks.every((chunk) => !chunk.choices[0]?.finish_reason));
+  });
+
+  it('lets the client abort a stalled stream', async () => {
+    server.enqueue({ kind: 'stall', afterChunks: 2 });
+    const controller = new AbortController();
+    const stream = await openai.chat.completions.create({ model, messages: userSays('hi'), stream: true }, { signal: controller.signal });
+    let contentChunks = 0;
+    // The SDK ends the iteration quietly on an abort by its caller.
+    for await (const chunk of stream) {
+      if (chunk.choices[0]?.delta.content) contentChunks += 1;
+      if (contentChunks === 2) controller.abort();
+    }
+    assert.equal(contentChunks, 2);
+    assert.equal(stream.controller.signal.aborted, true);
+    await server.close();
+  });
+
+  it('never answers a non-streaming request', async () => {
+    server.enqueue({ kind: 'stall' });
+    const hung = openai.chat.completions.create({ model, messages: userSays('hi') }).catch((e: unknown) => e);
+    await server.waitForChatRequests(1);
+    await server.close();
+    assert.ok((await hung) instanceof APIConnectionError);
+  });
+});
+
 describe('closing the scripted model server', () => {
   it('returns promptly while a long-delayed request is in flight', async () => {
     const server = await startScriptedModelServer();

@@ -47,7 +47,8 @@ export interface TestStack {
   client: MemloomClient;
   /** The in-process worker, when started. */
   worker: MemloomWorker | null;
-  startWorker(extra?: { tools?: ToolDefinition[]; modelApiKey?: string }): Promise<MemloomWorker>;
+  /** `modelApiKey` given as `undefined` starts a worker that sends no API key at all. */
+  startWorker(extra?: { tools?: ToolDefinition[]; modelApiKey?: string | undefined }): Promise<MemloomWorker>;
   /** Default llm_config pointing at the scripted model server. */
   llmConfig: { model: string; model_endpoint: string; context_window: number };
 }
@@ -80,7 +81,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         config: { temporalAddress: TEMPORAL_ADDRESS, databaseUrl: url, taskQueue },
         db,
         tools: extra.tools ?? options.tools ?? [],
-        modelApiKey: extra.modelApiKey ?? options.modelApiKey ?? 'sk-test',
+        // an empty key means none: the worker then sends no Authorization header
+        modelApiKey: 'modelApiKey' in extra ? (extra.modelApiKey ?? '') : (options.modelApiKey ?? 'sk-test'),
         logger: createLogger('silent'),
         ...(BUNDLE ? { workflowBundle: { codePath: BUNDLE } } : {}),
       });

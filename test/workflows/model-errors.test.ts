@@ -29,7 +29,11 @@ describe('model call failures', () => {
     assert.deepEqual((await usageOutcomes(db, agent.id)).map((u) => u.outcome), ['Upstream5xx', 'ok']);
     // the retry is visible in the workflow history: the model activity failed once, then completed on attempt 2
     const history = await agentHistory(client, agent.id);
-    const started = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes);
+    const events = history.events ?? [];
+    const modelCalls = new Set(
+      events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'callModel').map((e) => Number(e.eventId)),
+    );
+    const started = events.filter((e) => modelCalls.has(Number(e.activityTaskStartedEventAttributes?.scheduledEventId)));
     assert.equal(started.at(-1)?.activityTaskStartedEventAttributes?.attempt, 2);
   });
 
