@@ -29,6 +29,7 @@ import {
   AgentWorkflowInputSchema,
   RUN_CLOSING_FAILURE,
   TurnRequestSchema,
+  turnUpdateId,
   type AgentWorkflowInput,
   type AgentWorkflowStatus,
   type TurnResult,
@@ -91,6 +92,12 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
   const input = AgentWorkflowInputSchema.parse(rawInput);
   const { agentId, idleTimeoutMs } = input;
   const lock = new FifoLock();
+  /** Turns this run took over from the run before it, by update id: a resend joins them. */
+  const carried = new Map<string, Promise<TurnResult>>();
+  /** Turns sent while this run was closing, in arrival order: the next run runs them first. */
+  const forwarded: { messageId: string; attempt: number }[] = [];
+  /** Set when the run ends idle: from then on nothing is accepted. */
+  let ending = false;
   /** Turns accepted by this run and not yet finished (queued or running). */
   let active = 0;
   const status: AgentWorkflowStatus = {
@@ -195,32 +202,48 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
     return { agentId, messageId, attempt, stepBase, stepCount, stopReason, usage };
   }
 
+  const enqueue = (messageId: string, attempt: number): Promise<TurnResult> => {
+    active++;
+    status.queuedTurns++;
+    show();
+    return lock.run(() => runTurn(messageId, attempt)).finally(() => active--);
+  };
+  const closingFailure = (): ApplicationFailure =>
+    ApplicationFailure.create({
+      type: RUN_CLOSING_FAILURE,
+      message: 'this run of the agent takes no new turns (it continues as new or ends); send again',
+      nonRetryable: true,
+    });
+
+  // turns forwarded by the previous run go first, before any update handler runs: the order in
+  // which messages reached the agent survives continue-as-new
+  for (const t of input.carried) {
+    const turn = enqueue(t.messageId, t.attempt);
+    turn.catch(() => undefined); // its sender reads the failure when it sends again
+    carried.set(turnUpdateId(t.messageId, t.attempt), turn);
+  }
+
   setHandler(
     sendMessageUpdate,
-    async (request) => {
+    (request) => {
       const { messageId, attempt } = TurnRequestSchema.parse(request);
-      active++;
-      status.queuedTurns++;
-      show();
-      try {
-        return await lock.run(() => runTurn(messageId, attempt));
-      } finally {
-        active--;
+      const key = turnUpdateId(messageId, attempt);
+      const joined = carried.get(key);
+      if (joined) return joined;
+      if (status.closing) {
+        // draining before continue-as-new: the next run runs this turn first; its sender,
+        // told to send again, joins it there
+        if (!forwarded.some((t) => turnUpdateId(t.messageId, t.attempt) === key)) forwarded.push({ messageId, attempt });
+        return Promise.reject(closingFailure());
       }
+      return enqueue(messageId, attempt);
     },
     {
       validator: (request) => {
         TurnRequestSchema.parse(request);
-        // a closing run finishes what it accepted; the sender sends again and reaches the next run.
         // Only recorded state decides: a rejected update leaves no event, so a rejection that
         // read workflowInfo() here could change what the run does in a task replay never sees.
-        if (status.closing) {
-          throw ApplicationFailure.create({
-            type: RUN_CLOSING_FAILURE,
-            message: 'this run of the agent takes no new turns (it continues as new or ends); send again',
-            nonRetryable: true,
-          });
-        }
+        if (ending) throw closingFailure();
       },
       description: 'Answer a user message already stored in Postgres with its turn: { messageId, attempt? }',
     },
@@ -231,11 +254,10 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
   for (;;) {
     const busy = await condition(() => active > 0 || mustContinueAsNew(), idleTimeoutMs);
     if (!busy && active === 0) {
-      // idle: end cleanly; from here on the validator refuses, so no accepted message is lost,
-      // and the next message starts a new run
+      // idle: end now, in this activation; a later message starts a new run
+      ending = true;
       status.closing = true;
       show();
-      await condition(allHandlersFinished);
       return;
     }
     if (mustContinueAsNew()) {
@@ -248,6 +270,7 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
         turnsCompleted: status.turnsCompleted,
         turnsFailed: status.turnsFailed,
         idleTimeoutMs,
+        carried: forwarded,
       });
     }
     await condition(() => active === 0 || mustContinueAsNew());

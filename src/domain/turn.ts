@@ -70,6 +70,8 @@ export const AgentWorkflowInputSchema = z.object({
   turnsFailed: z.number().int().nonnegative().default(0),
   /** The run ends after this long without a turn; the next message starts a new one. @default 1 h */
   idleTimeoutMs: z.number().int().positive().default(3_600_000),
+  /** Turns sent while the previous run was closing, in arrival order: this run runs them first. */
+  carried: z.array(z.object({ messageId: MessageIdSchema, attempt: z.number().int().min(1) })).default([]),
 });
 export type AgentWorkflowInput = z.input<typeof AgentWorkflowInputSchema>;
 

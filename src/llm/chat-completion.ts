@@ -1,6 +1,7 @@
 /**
  * One streamed chat completion, accumulated into a single result. Streaming lets the activity
- * heartbeat on progress and tells a finished answer from a cut stream.
+ * heartbeat on progress, tells a finished answer from a cut stream, and lets an idle watchdog
+ * abort a stream that has gone silent.
  * @module
  */
 import type OpenAI from 'openai';

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
 import type { ToolReturnMessage } from '../../src/domain/letta-message.ts';
+import { DEFAULT_TOOL_TIMEOUT_MS, MEMORY_TOOL_TIMEOUT_MS } from '../../src/domain/timeouts.ts';
 import { defineTool } from '../../src/tools/define-tool.ts';
+import { ToolRegistry } from '../../src/tools/registry.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
 const searches: string[] = [];
@@ -24,7 +26,19 @@ const explode = defineTool({
   },
 });
 
-const stack = await startTestStack({ tools: [searchWeb, explode] });
+const hangSignals: AbortSignal[] = [];
+const hang = defineTool({
+  name: 'hang',
+  description: 'Never answers.',
+  parameters: z.object({}),
+  timeoutMs: 200,
+  execute: (_args, ctx) => {
+    hangSignals.push(ctx.signal);
+    return new Promise(() => undefined);
+  },
+});
+
+const stack = await startTestStack({ tools: [searchWeb, explode, hang] });
 const { client, model } = stack;
 
 describe('user tools', () => {
@@ -36,6 +50,22 @@ describe('user tools', () => {
       additionalProperties: false,
     });
     assert.throws(() => defineTool({ name: 'bad name!', description: 'x', parameters: z.object({}), execute: () => 1 }), /name/);
+  });
+
+  test('each tool has a timeout: its own, the default, or the memory tools\' short one', () => {
+    assert.equal(hang.timeoutMs, 200);
+    assert.equal(searchWeb.timeoutMs, DEFAULT_TOOL_TIMEOUT_MS);
+    const registry = new ToolRegistry([searchWeb, hang]);
+    assert.equal(registry.timeoutMsFor('hang'), 200);
+    assert.equal(registry.timeoutMsFor('search_web'), DEFAULT_TOOL_TIMEOUT_MS);
+    assert.equal(registry.timeoutMsFor('core_memory_append'), MEMORY_TOOL_TIMEOUT_MS);
+    assert.equal(registry.timeoutMsFor('no_such_tool'), DEFAULT_TOOL_TIMEOUT_MS);
+    for (const timeoutMs of [0, -5, 1.5, 3_600_001, Number.NaN]) {
+      assert.throws(
+        () => defineTool({ name: 'slow', description: 'x', parameters: z.object({}), execute: () => 1, timeoutMs }),
+        /tool slow: timeoutMs must be a whole number of milliseconds from 1 to 3600000/,
+      );
+    }
   });
 
   test('a tool loop: the model calls a user tool, reads its result, answers', async () => {
@@ -82,5 +112,26 @@ describe('user tools', () => {
     assert.match(returns[2]!.tool_return, /tool "launch_rockets" is not available/);
     assert.match(returns[3]!.tool_return, /not valid JSON/);
     assert.equal(searches.length, 1, 'a tool with invalid arguments is not executed');
+  });
+
+  test('a tool that outlives its timeout becomes an error result, and the turn goes on', async () => {
+    const agent = await client.createAgent({ name: 'impatient', llm_config: stack.llmConfig, tools: ['hang'] });
+    model.enqueue(
+      { kind: 'reply', toolCalls: [{ name: 'hang', arguments: {} }] },
+      { kind: 'reply', content: 'The tool took too long; answering without it.' },
+    );
+    const r = await client.userMessage(agent.id, 'Try the slow tool.');
+    assert.deepEqual(r.messages.map((m) => m.message_type), ['tool_call_message', 'tool_return_message', 'assistant_message']);
+    const ret = r.messages[1] as ToolReturnMessage;
+    assert.equal(ret.status, 'error');
+    assert.equal(ret.tool_return, 'Error: tool hang timed out after 0.2 s');
+    assert.equal(r.stop_reason.stop_reason, 'end_turn');
+    const reply = r.messages.at(-1);
+    assert.ok(reply?.message_type === 'assistant_message');
+    assert.equal(reply.text, 'The tool took too long; answering without it.');
+    // the model read the timeout, and the tool was told to stop
+    assert.ok(model.chatRequests().at(-1)!.messages.some((m) => m.role === 'tool' && String(m.content).includes('timed out')));
+    assert.equal(hangSignals.length, 1);
+    assert.equal(hangSignals[0]?.aborted, true);
   });
 });
