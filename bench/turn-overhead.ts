@@ -79,8 +79,8 @@ try {
     memory_blocks: [{ label: 'human', value: 'A user who benchmarks things.' }],
   });
 
-  // a one-step turn runs 2 activities: beginTurn, callModel
-  const ACTIVITIES_PER_TURN = 2;
+  // a one-step turn runs 3 activities: beginTurn, callModel, finishTurn
+  const ACTIVITIES_PER_TURN = 3;
   const memloom: number[] = [];
   const baseline: number[] = [];
   const baselineId = `bench-baseline-${randomUUID()}`;
