@@ -5,8 +5,9 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { getBlocks } from '../src/db/agent-store.ts';
+import { findPublishedTools } from '../src/db/tool-store.ts';
 import { findTurnMessage, insertMessageOnce, loadRecentMessages } from '../src/db/message-store.ts';
 import { recordUsage, stepUsage } from '../src/db/usage-store.ts';
 import { messageBudget, selectContext } from '../src/domain/context-window.ts';
@@ -70,7 +71,11 @@ export function normalizeToolCallIds(calls: readonly StoredToolCall[], step: num
   });
 }
 
+/** Where and how long a call of a tool runs: memory tools here, user tools where they are. */
+type ToolRoute = { timeoutMs: number; taskQueue?: string };
+
 function stepResult(
+  routes: ReadonlyMap<string, ToolRoute>,
   tools: ToolRegistry,
   m: StoredMessage,
   usage: Usage,
@@ -78,7 +83,8 @@ function stepResult(
 ): CallModelResult {
   return {
     messageId: m.id,
-    toolCalls: (m.toolCalls ?? []).map((c) => ({ name: c.name, timeoutMs: tools.timeoutMsFor(c.name) })),
+    // a name the agent does not have runs here and becomes an error result the model reads
+    toolCalls: (m.toolCalls ?? []).map((c) => ({ name: c.name, ...(routes.get(c.name) ?? { timeoutMs: tools.timeoutMsFor(c.name) }) })),
     finishReason,
     usage,
   };
@@ -89,22 +95,39 @@ const NO_USAGE: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 
 export function createModelActivities(deps: ActivityDeps) {
   const { db, tools, models, logger } = deps;
 
+  /**
+   * The agent's tools as the model sees them, and where each runs: memory tools on this task
+   * queue, user tools on the task queue of the workers that published them.
+   */
+  async function agentTools(agentId: string, names: readonly string[]): Promise<{ schemas: ChatCompletionTool[]; routes: Map<string, ToolRoute> }> {
+    const memory = names.filter((n) => tools.get(n)?.kind === 'memory');
+    const published = await findPublishedTools(db, names.filter((n) => tools.get(n)?.kind !== 'memory'));
+    const routes = new Map<string, ToolRoute>(memory.map((n) => [n, { timeoutMs: tools.timeoutMsFor(n) }]));
+    for (const t of published) routes.set(t.name, { timeoutMs: t.timeoutMs, taskQueue: t.taskQueue });
+    const unknown = names.filter((n) => !routes.has(n));
+    if (unknown.length > 0) logger.warn({ agentId, tools: unknown }, 'agent names tools no worker has registered');
+    const schemas: ChatCompletionTool[] = [
+      ...tools.schemasFor(memory).tools,
+      ...published.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.parameters } })),
+    ];
+    return { schemas, routes };
+  }
+
   async function callModel(key: StepKey): Promise<CallModelResult> {
     const { agentId, turnId, attempt, step } = key;
+    const agent = await loadAgentOrFail(db, agentId);
+    const { schemas: toolSchemas, routes } = await agentTools(agentId, agent.tools);
     const done = await findTurnMessage(db, agentId, turnId, step, 0);
     if (done) {
       // an earlier attempt stored the answer and then lost its completion: do not call again
       const used = await stepUsage(db, agentId, turnId, step);
-      return stepResult(tools, done, used ?? NO_USAGE, done.toolCalls?.length ? 'tool_calls' : 'stop');
+      return stepResult(routes, tools, done, used ?? NO_USAGE, done.toolCalls?.length ? 'tool_calls' : 'stop');
     }
     // no model call for an attempt that has lost its turn
     await assertOwnsTurn(db, turnId, attempt);
 
-    const agent = await loadAgentOrFail(db, agentId);
     const llm = agent.llm_config;
     const system = compileSystemPrompt(agent.system, await getBlocks(db, agentId));
-    const { tools: toolSchemas, unknown } = tools.schemasFor(agent.tools);
-    if (unknown.length > 0) logger.warn({ agentId, tools: unknown }, 'agent names tools this worker does not have');
     const budget = messageBudget({
       contextWindow: llm.context_window,
       systemTokens: estimateTokens(system),
@@ -193,7 +216,7 @@ export function createModelActivities(deps: ActivityDeps) {
       });
       return row;
     });
-    return stepResult(tools, stored, usage, answer.finishReason);
+    return stepResult(routes, tools, stored, usage, answer.finishReason);
   }
 
   return { callModel };

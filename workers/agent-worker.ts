@@ -3,6 +3,7 @@
  * read here, from the worker's environment, and nowhere else.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
@@ -12,6 +13,7 @@ import { createLogger, type Logger } from '../src/config/logger.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
 import { ModelClients } from '../src/llm/model-client.ts';
 import type { ToolDefinition } from '../src/tools/define-tool.ts';
+import { publishTools } from '../src/db/tool-store.ts';
 import { ToolRegistry } from '../src/tools/registry.ts';
 import { installRuntime } from './runtime.ts';
 
@@ -54,10 +56,11 @@ export async function createMemloomWorker(options: MemloomWorkerOptions = {}): P
   installRuntime(logger);
   const db = options.db ?? createDb({ connectionString: config.databaseUrl, max: config.dbPoolSize, logger });
   const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporalAddress }));
+  const tools = new ToolRegistry(options.tools ?? []);
   const activities = createActivities({
     db,
     logger,
-    tools: new ToolRegistry(options.tools ?? []),
+    tools,
     models: new ModelClients({ defaultBaseUrl: config.llmBaseUrl, apiKey: options.modelApiKey ?? readModelApiKey() }),
   });
   const worker = await Worker.create({
@@ -72,6 +75,21 @@ export async function createMemloomWorker(options: MemloomWorkerOptions = {}): P
     ...options.workerOptions,
   });
 
+  // user tools run only on workers that have them: their calls go to a task queue of this tool
+  // set, which every worker finds in the published registry
+  const toolQueue = toolSetTaskQueue(config.taskQueue, tools.userToolNames());
+  const toolWorker = toolQueue
+    ? await Worker.create({
+        connection,
+        namespace: config.temporalNamespace,
+        taskQueue: toolQueue,
+        activities: { runTool: activities.runTool },
+        shutdownGraceTime: '10 seconds',
+        maxConcurrentActivityTaskExecutions: config.activityConcurrency,
+      })
+    : undefined;
+  if (toolQueue) await publishTools(db, tools.published(toolQueue));
+
   let running: Promise<void> | undefined;
   const closeOwned = async (): Promise<void> => {
     if (!options.db) await db.end();
@@ -81,13 +99,34 @@ export async function createMemloomWorker(options: MemloomWorkerOptions = {}): P
     worker,
     taskQueue: config.taskQueue,
     run() {
-      running ??= worker.run().finally(closeOwned);
+      running ??= (async () => {
+        const runs = [worker.run(), ...(toolWorker ? [toolWorker.run()] : [])];
+        try {
+          await Promise.all(runs);
+        } finally {
+          // one stopped (shutdown or a fatal error): the other stops with it
+          for (const w of [worker, toolWorker]) if (w?.getState() === 'RUNNING') w.shutdown();
+          await Promise.allSettled(runs);
+          await closeOwned();
+        }
+      })();
       return running;
     },
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
+      if (toolWorker?.getState() === 'RUNNING') toolWorker.shutdown();
       if (running) await running;
       else await closeOwned();
     },
   };
+}
+
+/**
+ * The task queue of the workers that have exactly these user tools: `<queue>/tools/<hash>`, or
+ * undefined without user tools. Two workers with the same tools share it.
+ */
+export function toolSetTaskQueue(taskQueue: string, toolNames: readonly string[]): string | undefined {
+  if (toolNames.length === 0) return undefined;
+  const hash = createHash('sha256').update([...toolNames].sort().join('\n')).digest('hex').slice(0, 12);
+  return `${taskQueue}/tools/${hash}`;
 }

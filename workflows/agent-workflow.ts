@@ -48,6 +48,8 @@ const retry: RetryPolicy = {
 /** A model call heartbeats while it streams; 10 s of silence means its worker is gone. */
 const MODEL_CALL: ActivityOptions = { startToCloseTimeout: MODEL_CALL_START_TO_CLOSE_MS, heartbeatTimeout: '10 seconds', retry };
 const TOOL_CALL: ActivityOptions = { heartbeatTimeout: '30 seconds', retry };
+/** How long a user tool's call waits for a worker that has the tool. */
+const TOOL_WORKER_WAIT = '1 minute';
 /** Turn records must be written even through a long Postgres outage: about 10 minutes of retries. */
 const BOOKKEEPING: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: { ...retry, maximumAttempts: 25 } };
 
@@ -84,7 +86,11 @@ function turnFailure(error: unknown): ApplicationFailure {
 /** One line on why a tool's activity gave up, for the error result the model reads. */
 function toolFailureReason(error: ActivityFailure): string {
   const cause = error.cause;
-  if (cause instanceof TimeoutFailure) return `its activity timed out (${cause.timeoutType})`;
+  if (cause instanceof TimeoutFailure) {
+    return cause.timeoutType === 'SCHEDULE_TO_START'
+      ? 'no worker that has this tool is running (start `memloom worker --tools ...` with it)'
+      : `its activity timed out (${cause.timeoutType})`;
+  }
   return cause?.message ?? error.message;
 }
 
@@ -175,7 +181,14 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
           const key = { agentId, turnId: messageId, attempt, step, index: i + 1 };
           try {
             await runTool.executeWithOptions(
-              { ...TOOL_CALL, startToCloseTimeout: toolActivityStartToCloseMs(call.timeoutMs), summary: `${call.name}, step ${step}` },
+              {
+                ...TOOL_CALL,
+                startToCloseTimeout: toolActivityStartToCloseMs(call.timeoutMs),
+                summary: `${call.name}, step ${step}`,
+                // a user tool runs on a worker that has it; if none polls its queue, the model
+                // hears so instead of the turn waiting forever
+                ...(call.taskQueue ? { taskQueue: call.taskQueue, scheduleToStartTimeout: TOOL_WORKER_WAIT } : {}),
+              },
               [key],
             );
           } catch (error) {

@@ -100,7 +100,12 @@ export interface StepKey {
 export interface CallModelResult {
   messageId: string;
   /** The step's tool calls in order; `runTool` addresses them by position. */
-  toolCalls: { name: string; timeoutMs: number }[];
+  toolCalls: {
+    name: string;
+    timeoutMs: number;
+    /** The task queue of the workers that have this user tool; unset: the agent's own queue. */
+    taskQueue?: string;
+  }[];
   finishReason: 'stop' | 'tool_calls' | 'length' | 'content_filter' | 'unknown';
   usage: Usage;
 }

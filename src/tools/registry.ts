@@ -4,6 +4,7 @@
  */
 import type { ChatCompletionTool } from 'openai/resources/chat/completions';
 import { DEFAULT_TOOL_TIMEOUT_MS, MEMORY_TOOL_TIMEOUT_MS } from '../domain/timeouts.ts';
+import type { PublishedTool } from '../db/tool-store.ts';
 import type { ToolDefinition } from './define-tool.ts';
 import { MEMORY_TOOLS, type MemoryTool } from './memory-tools.ts';
 
@@ -39,6 +40,20 @@ export class ToolRegistry {
     const entry = this.#tools.get(name);
     if (entry?.kind === 'memory') return MEMORY_TOOL_TIMEOUT_MS;
     return entry?.tool.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+  }
+
+  /** Names of the user tools (not the built-in memory tools). */
+  userToolNames(): string[] {
+    return [...this.#tools.values()].filter((t) => t.kind === 'user').map((t) => t.tool.name);
+  }
+
+  /** The user tools as the `tools` table publishes them, run on `taskQueue`. */
+  published(taskQueue: string): PublishedTool[] {
+    return [...this.#tools.values()].flatMap((t) =>
+      t.kind === 'user'
+        ? [{ name: t.tool.name, description: t.tool.description, parameters: t.tool.jsonSchema, timeoutMs: t.tool.timeoutMs, taskQueue }]
+        : [],
+    );
   }
 
   names(): string[] {
