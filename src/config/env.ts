@@ -163,3 +163,11 @@ export function readExplicitDatabaseUrl(env: Env = process.env): string | undefi
 export function readDevEnv(env: Env = process.env): { pathEnv: string | undefined; demoModel: string | undefined } {
   return { pathEnv: env.PATH, demoModel: env.MEMLOOM_DEMO_MODEL?.trim() || undefined };
 }
+
+/** MEMLOOM_LOG_FORMAT (`pretty` or `json`); undefined leaves the choice to the terminal. */
+export function readLogFormat(env: Env = process.env): 'pretty' | 'json' | undefined {
+  const value = env.MEMLOOM_LOG_FORMAT?.trim();
+  if (!value) return undefined;
+  if (value !== 'pretty' && value !== 'json') throw new ConfigError(`MEMLOOM_LOG_FORMAT: must be pretty or json (got "${value}")`);
+  return value;
+}

@@ -5,7 +5,10 @@
  * prompt — so its answers really come from memory, not from the conversation.
  * @module
  */
-import type { ChatRequest, Responder, ScriptedStep } from './scripted-model-types.ts';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startScriptedModelServer } from './scripted-model-server.ts';
+import type { ChatRequest, Responder, ScriptedModelServer, ScriptedStep } from './scripted-model-types.ts';
 
 interface ChatMessage {
   role?: unknown;
@@ -74,3 +77,34 @@ export const demoResponder: Responder = (request: ChatRequest): ScriptedStep => 
   }
   return { kind: 'reply', content: memory ? `Good to see you again — I remember that ${describe(memory)}.` : 'Hello! How can I help?' };
 };
+
+/**
+ * Where the demo's scripted model lives for a home: the demo records its port in
+ * `<home>/demo-model.json`, and `memloom dev` on that home serves the model there again, so
+ * `demo-assistant` keeps answering after the demo ends.
+ */
+const demoModelFile = (home: string): string => join(home, 'demo-model.json');
+
+export function recordDemoModel(home: string, port: number): void {
+  writeFileSync(demoModelFile(home), `${JSON.stringify({ port })}\n`);
+}
+
+export function forgetDemoModel(home: string): void {
+  rmSync(demoModelFile(home), { force: true });
+}
+
+/** The port the demo's agent expects its scripted model on, if the demo ran on this home. */
+export function recordedDemoModelPort(home: string): number | null {
+  if (!existsSync(demoModelFile(home))) return null;
+  try {
+    const { port } = JSON.parse(readFileSync(demoModelFile(home), 'utf8')) as { port?: unknown };
+    return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536 ? port : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Serves the demo's scripted model on host:port. */
+export function startDemoModel(host: string, port: number): Promise<ScriptedModelServer> {
+  return startScriptedModelServer({ responder: demoResponder, host, port });
+}

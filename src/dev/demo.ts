@@ -2,8 +2,12 @@
  * `npm run demo`: memloom end to end on the embedded stack. Starts (or reuses) the stack, holds
  * the conversation of the LiteLLM/Letta guide with a restart of the worker between the two
  * turns, and shows that the second answer comes from the memory block written in the first.
+ * In a terminal the stack then stays up (the Temporal UI link works) until Enter or Ctrl-C;
+ * otherwise it stops and prints how to reopen it. Without LLM_BASE_URL the agent talks to the
+ * scripted model on a fixed port that `memloom dev` on the same home serves again, so
+ * `memloom send demo-assistant ...` keeps working after the demo.
  *
- * Usage: npm run demo [-- --port 7233 --ui-port 8233 --pg-port 55432]
+ * Usage: npm run demo [-- --port 7233 --ui-port 8233 --pg-port 55432 --model-port 55433]
  * @module
  */
 import { parseArgs } from 'node:util';
@@ -14,9 +18,10 @@ import type { AgentState, LlmConfigInput } from '../index.ts';
 import { agentWorkflowId } from '../domain/ids.ts';
 import type { LettaResponse } from '../domain/letta-message.ts';
 import { createMemloomWorker, type MemloomWorker } from '../../workers/agent-worker.ts';
-import { demoResponder } from './demo-model.ts';
-import { describeStack, startDevStack, workflowUrl } from './dev-stack.ts';
-import { startScriptedModelServer, type ScriptedModelServer } from './scripted-model-server.ts';
+import { forgetDemoModel, recordDemoModel, startDemoModel } from './demo-model.ts';
+import { DEV_DEFAULTS, describeStack, startDevStack, workflowUrl, type DevStackInfo } from './dev-stack.ts';
+import type { ScriptedModelServer } from './scripted-model-server.ts';
+import { portOpen } from './temporal-cli.ts';
 
 const AGENT_NAME = 'demo-assistant';
 const TURNS = ['Hi! My name is Alice and I love reading science fiction books.', 'What did I tell you about my interests?'];
@@ -52,7 +57,12 @@ async function withProgress<T>(label: string, work: Promise<T>): Promise<T> {
 }
 
 export async function runDemo(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, 'ui-port': { type: 'string' }, 'pg-port': { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { port: { type: 'string' }, 'ui-port': { type: 'string' }, 'pg-port': { type: 'string' }, 'model-port': { type: 'string' } },
+  });
+  const modelPort = values['model-port'] ? Number(values['model-port']) : DEV_DEFAULTS.demoModelPort;
+  if (!Number.isInteger(modelPort) || modelPort < 1 || modelPort > 65535) throw new Error(`--model-port: must be a port, 1-65535 (got "${values['model-port']}")`);
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'memloom-demo');
   out('memloom demo: a stateful agent whose memory survives a worker restart');
@@ -79,10 +89,17 @@ export async function runDemo(argv: string[]): Promise<void> {
   let llm: LlmConfigInput;
   if (config.llmBaseUrl) {
     llm = { model: readDevEnv().demoModel ?? 'gpt-4o-mini', context_window: 8192 };
+    forgetDemoModel(stack.info.home);
     out(`model: ${llm.model} at ${config.llmBaseUrl} (LLM_BASE_URL)`);
   } else {
-    model = await startScriptedModelServer({ responder: demoResponder });
-    llm = { model: 'scripted-model', model_endpoint: model.url, context_window: 8192 };
+    let modelUrl = stack.info.demoModelUrl;
+    if (!modelUrl) {
+      model = await startModelOn(modelPort);
+      modelUrl = model.url;
+    }
+    // memloom dev on this home serves the model on this port again: the agent keeps working
+    recordDemoModel(stack.info.home, Number(new URL(modelUrl).port));
+    llm = { model: 'scripted-model', model_endpoint: modelUrl, context_window: 8192 };
     banner([
       'NO MODEL CONFIGURED: a scripted stand-in model answers (rule-based, not an LLM).',
       'Everything else is real: Temporal workflows, Postgres memory, tool calls.',
@@ -154,15 +171,70 @@ export async function runDemo(argv: string[]): Promise<void> {
     const usage = await client.getUsage(agent.id);
     out(`token usage of this agent so far: ${usage.total_tokens} (prompt ${usage.prompt_tokens}, completion ${usage.completion_tokens}) over ${usage.calls} model calls`);
     const link = workflowUrl(stack.info, agentWorkflowId(agent.id));
-    if (link) out(`the agent's workflow in the Temporal UI: ${link}`);
     out();
-    out(stack.reused ? 'done.' : 'done: stopping the embedded stack (its data stays in ' + stack.info.home + '; run `memloom dev` to keep it up).');
+    if (stack.reused) {
+      if (link) out(`the agent's workflow in the Temporal UI: ${link}`);
+      out(`done: the stack of memloom dev (pid ${stack.info.pid}) stays up; talk to the agent with`);
+      out(`  memloom send ${AGENT_NAME} "What do you remember about me?"`);
+      if (model) out('  (restart memloom dev first: it serves the scripted demo model from its next start)');
+    } else if (process.stdin.isTTY && process.stdout.isTTY) {
+      out(`Temporal UI: ${link ?? stack.info.uiUrl ?? '(not running)'}`);
+      out('talk to the agent from another terminal:');
+      for (const line of useFromAnotherTerminal(stack.info)) out(line);
+      out('the stack stays up: press Enter or Ctrl-C to stop it.');
+      await enterOrCtrlC();
+      out('stopping the embedded stack (its data stays in ' + stack.info.home + ') ...');
+    } else {
+      out('done: stopping the embedded stack; its data stays in ' + stack.info.home + '.');
+      out('to reopen it and see the agent in the Temporal UI, run:');
+      out(`  ${reopenCommand(stack.info, values)}`);
+      if (link) out(`then open ${link}`);
+      out('and talk to the agent from another terminal:');
+      for (const line of useFromAnotherTerminal(stack.info)) out(line);
+    }
   } finally {
     await worker?.shutdown().catch(() => undefined);
     await client.close();
     await model?.close();
     await stack.stop();
   }
+}
+
+/** Starts the scripted model on its fixed port, so the agent's endpoint stays valid after the demo. */
+async function startModelOn(port: number): Promise<ScriptedModelServer> {
+  if (await portOpen(DEV_DEFAULTS.ip, port)) {
+    throw new Error(`port ${port} for the demo's scripted model is taken: pick another with --model-port`);
+  }
+  return startDemoModel(DEV_DEFAULTS.ip, port);
+}
+
+/** `memloom dev` with this home and these ports. */
+function reopenCommand(info: DevStackInfo, values: Record<string, string | boolean | undefined>): string {
+  const flags = (['port', 'ui-port', 'pg-port'] as const).flatMap((name) => (typeof values[name] === 'string' ? [`--${name} ${values[name]}`] : []));
+  return [`MEMLOOM_HOME=${info.home}`, 'npx memloom dev', ...flags].join(' ');
+}
+
+function useFromAnotherTerminal(info: DevStackInfo): string[] {
+  return [
+    `  export TEMPORAL_ADDRESS=${info.temporalAddress} DATABASE_URL=${info.databaseUrl} MEMLOOM_TASK_QUEUE=${info.taskQueue}`,
+    `  npx memloom send ${AGENT_NAME} "What do you remember about me?"`,
+  ];
+}
+
+function enterOrCtrlC(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      process.stdin.off('data', done);
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      process.stdin.pause();
+      resolve();
+    };
+    process.stdin.on('data', done);
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+    process.stdin.resume();
+  });
 }
 
 await runDemo(process.argv.slice(2));

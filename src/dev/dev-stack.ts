@@ -1,8 +1,9 @@
 /**
  * `memloom dev`: the embedded stack. The Temporal CLI dev server persisted to SQLite under
  * MEMLOOM_HOME, PostgreSQL from DATABASE_URL or embedded PGlite under MEMLOOM_HOME, migrations,
- * memloom's search attributes, and a worker in this process. A stack that already runs is
- * reused, not fought over.
+ * memloom's search attributes, and a worker in this process. A stack that already runs from
+ * the same home is reused, not fought over; a Temporal server of another home (or of nobody) is
+ * never attached to — see `temporal-ownership.ts`.
  * @module
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,9 @@ import { DEV_DEFAULTS } from './dev-defaults.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
 import { portOpen, type DevServer } from './temporal-cli.ts';
 import { HOW_TO_GET_TEMPORAL, resolveTemporalCli, startTemporalServer } from './temporal-install.ts';
-import { processAlive } from './process-alive.ts';
+import { forgetServer, recordedServer, recordServer } from './temporal-ownership.ts';
+import { processAlive, terminateProcess } from './process-alive.ts';
+import { recordedDemoModelPort, startDemoModel } from './demo-model.ts';
 
 export { DEV_DEFAULTS } from './dev-defaults.ts';
 
@@ -54,6 +57,8 @@ export interface DevStackInfo {
   embeddedPostgres: boolean;
   taskQueue: string;
   home: string;
+  /** The demo's scripted model, served again for `demo-assistant` when the demo ran on this home. */
+  demoModelUrl: string | null;
 }
 
 export interface DevStack {
@@ -80,6 +85,52 @@ export async function readRunningStack(home: string): Promise<DevStackInfo | nul
   }
   rmSync(path, { force: true });
   return null;
+}
+
+/**
+ * Starts this home's Temporal dev server. A server this home started before and left behind (its
+ * memloom process was killed) is stopped first; a port held by anything else stops the start.
+ */
+async function startOwnTemporal(o: DevStackOptions, home: string, ip: string, port: number, uiPort: number): Promise<DevServer> {
+  const left = recordedServer(home);
+  if (left && left.ownerPid !== process.pid && processAlive(left.ownerPid)) {
+    throw new Error(`the stack of MEMLOOM_HOME=${home} is in use by process ${left.ownerPid} (\`npm run demo\`?): stop it first, or use another MEMLOOM_HOME`);
+  }
+  if (left) {
+    o.log(`stopping the Temporal dev server (pid ${left.serverPid}) that an earlier memloom dev of this home left running ...`);
+    await terminateProcess(left.serverPid);
+    forgetServer(home);
+  }
+  const address = `${ip}:${port}`;
+  if (await portOpen(ip, port)) {
+    const what = (await isTemporal(address))
+      ? `a Temporal server that does not belong to MEMLOOM_HOME=${home} (another \`memloom dev\` with its own home, or a server started by hand)`
+      : 'something that is not Temporal';
+    throw new Error(`port ${port} is taken by ${what}: pick another with --port (and --ui-port), or run with the MEMLOOM_HOME of that stack`);
+  }
+  if (await portOpen(ip, uiPort)) throw new Error(`port ${uiPort} for the Temporal web UI is taken: pick another with --ui-port`);
+  const cliPath = resolveTemporalCli({ explicitPath: o.temporalCliPath, pathEnv: o.pathEnv, log: o.log });
+  if (!cliPath && o.temporalCliPath) throw new Error(`TEMPORAL_CLI_PATH=${o.temporalCliPath} is not an executable file. ${HOW_TO_GET_TEMPORAL}`);
+  const dbFilename = join(home, 'temporal.db');
+  o.log(`starting the Temporal dev server on ${address} (state in ${dbFilename}) ...`);
+  const server = await startTemporalServer({ cliPath, ip, port, uiPort, dbFilename, log: o.log });
+  if (server.serverPid !== null) {
+    recordServer({ home, address: server.address, uiUrl: server.uiUrl, serverPid: server.serverPid, ownerPid: process.pid, dbFilename });
+  }
+  return server;
+}
+
+/** Serves the demo's scripted model where `demo-assistant` expects it, when the demo ran on this home. */
+async function serveDemoModel(home: string, ip: string, log: (line: string) => void, cleanup: (() => Promise<void>)[]): Promise<string | null> {
+  const port = recordedDemoModelPort(home);
+  if (port === null) return null;
+  if (await portOpen(ip, port)) {
+    log(`port ${port} of the demo's scripted model is taken: demo-assistant will not answer until it is free`);
+    return null;
+  }
+  const model = await startDemoModel(ip, port);
+  cleanup.push(() => model.close());
+  return model.url;
 }
 
 async function isTemporal(address: string): Promise<boolean> {
@@ -111,23 +162,13 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
 
   try {
     // Temporal
-    let temporalAddress = `${ip}:${port}`;
-    let uiUrl: string | null = `http://localhost:${uiPort}`;
-    if (await portOpen(ip, port)) {
-      if (!(await isTemporal(temporalAddress))) {
-        throw new Error(`port ${port} is taken by something that is not Temporal: pick another with --port`);
-      }
-      o.log(`Temporal is already running on ${temporalAddress}: using it`);
-      uiUrl = (await portOpen(ip, uiPort)) ? uiUrl : null;
-    } else {
-      const cliPath = resolveTemporalCli({ explicitPath: o.temporalCliPath, pathEnv: o.pathEnv, log: o.log });
-      if (!cliPath && o.temporalCliPath) throw new Error(`TEMPORAL_CLI_PATH=${o.temporalCliPath} is not an executable file. ${HOW_TO_GET_TEMPORAL}`);
-      o.log(`starting the Temporal dev server on ${temporalAddress} (state in ${join(home, 'temporal.db')}) ...`);
-      const server: DevServer = await startTemporalServer({ cliPath, ip, port, uiPort, dbFilename: join(home, 'temporal.db'), log: o.log });
-      cleanup.push(() => server.stop());
-      temporalAddress = server.address;
-      uiUrl = server.uiUrl;
-    }
+    const server = await startOwnTemporal(o, home, ip, port, uiPort);
+    cleanup.push(async () => {
+      await server.stop();
+      forgetServer(home);
+    });
+    const temporalAddress = server.address;
+    const uiUrl = server.uiUrl;
     const connection = await Connection.connect({ address: temporalAddress });
     await registerSearchAttributes(connection, o.namespace).finally(() => connection.close());
 
@@ -159,9 +200,11 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
       embeddedPostgres: embedded !== null,
       taskQueue: o.taskQueue,
       home,
+      demoModelUrl: null,
     };
 
     if (o.worker) {
+      info.demoModelUrl = await serveDemoModel(home, ip, o.log, cleanup);
       const worker: MemloomWorker = await createMemloomWorker({
         config: { temporalAddress, temporalNamespace: o.namespace, databaseUrl, taskQueue: o.taskQueue },
         db,
@@ -190,6 +233,7 @@ export function describeStack(info: DevStackInfo): string[] {
     `  Temporal UI     ${info.uiUrl ?? '(not running)'}`,
     `  PostgreSQL      ${redactUrl(info.databaseUrl)}${info.embeddedPostgres ? ' (embedded PGlite)' : ''}`,
     `  task queue      ${info.taskQueue}`,
+    ...(info.demoModelUrl ? [`  demo model      ${info.demoModelUrl} (scripted, for demo-assistant)`] : []),
     `  data            ${info.home}`,
   ];
 }

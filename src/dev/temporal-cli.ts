@@ -72,13 +72,20 @@ export interface DevServerOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** @default 30000 */
   startTimeoutMs?: number;
+  /**
+   * Run the server under a watchdog that stops it when this process goes away, even by SIGKILL
+   * (the watchdog holds a pipe from this process; its end closing is the signal). @default true
+   */
+  dieWithParent?: boolean;
 }
 
 export interface DevServer {
   readonly address: string;
   readonly uiUrl: string | null;
-  /** The server process, when memloom started the CLI itself. */
+  /** The process memloom started (the watchdog when there is one), when it started the CLI itself. */
   readonly process: ChildProcess | null;
+  /** Pid of the Temporal server itself, when memloom started it. */
+  readonly serverPid: number | null;
   stop(): Promise<void>;
 }
 
@@ -106,38 +113,96 @@ export function portOpen(host: string, port: number, timeoutMs = 500): Promise<b
   });
 }
 
+/**
+ * The watchdog, run as `node -e WATCHDOG -- cli args...`: starts the CLI, prints its pid on
+ * stdout, forwards SIGTERM/SIGINT, and stops it when stdin (a pipe from the parent) closes —
+ * which happens however the parent dies. Plain JavaScript: it runs without tsx.
+ */
+const WATCHDOG = `
+const { spawn } = require('node:child_process');
+const [cmd, ...args] = process.argv.slice(1);
+const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  child.kill('SIGTERM');
+  setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+};
+child.once('spawn', () => process.stdout.write(child.pid + '\\n'));
+child.once('error', (e) => { process.stderr.write(String(e.message) + '\\n'); process.exit(127); });
+child.once('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+process.stdin.on('end', stop);
+process.stdin.on('error', stop);
+process.stdin.resume();
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+`;
+
+function spawnServer(o: DevServerOptions): ChildProcess {
+  if (o.dieWithParent === false) return spawn(o.cliPath, devServerArgs(o), { stdio: ['ignore', 'ignore', 'pipe'] });
+  return spawn(process.execPath, ['-e', WATCHDOG, '--', o.cliPath, ...devServerArgs(o)], { stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
 export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   const ip = o.ip ?? '127.0.0.1';
-  const child = spawn(o.cliPath, devServerArgs(o), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnServer(o);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
+  let serverPid: number | null = o.dieWithParent === false ? (child.pid ?? null) : null;
+  let stdout = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    const pid = Number(stdout.split('\n')[0]);
+    if (serverPid === null && stdout.includes('\n') && Number.isInteger(pid) && pid > 0) serverPid = pid;
+  });
+  // the watchdog's stdin stays open for our lifetime; it must not keep this process alive
+  (child.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null)?.unref?.();
   let exited: number | null = null;
   child.once('exit', (code) => {
     exited = code ?? -1;
   });
   const deadline = Date.now() + (o.startTimeoutMs ?? 30_000);
-  while (!(await portOpen(ip, o.port))) {
+  while (!(await portOpen(ip, o.port)) || serverPid === null) {
     if (exited !== null) throw new Error(`temporal dev server exited with ${exited}: ${stderr.trim()}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
+      if (serverPid !== null) killQuietly(serverPid, 'SIGKILL');
       throw new Error(`temporal dev server did not listen on ${ip}:${o.port} in time: ${stderr.trim()}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as { unref?: () => void } | null)?.unref?.();
+  child.unref();
   return {
     address: `${ip}:${o.port}`,
-    uiUrl: o.uiPort === null ? null : `http://${ip === '0.0.0.0' ? 'localhost' : ip}:${o.uiPort ?? o.port + 1000}`,
+    uiUrl: o.uiPort === null ? null : uiUrlOf(ip, o.uiPort ?? o.port + 1000),
     process: child,
+    serverPid,
     stop: () =>
       new Promise<void>((resolve) => {
         if (exited !== null) return resolve();
+        child.ref(); // keep this process alive until the server is gone
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+        setTimeout(() => child.kill('SIGKILL'), 8000).unref();
       }),
   };
+}
+
+/** The web UI's URL: one spelling of the host everywhere memloom prints it. */
+export function uiUrlOf(ip: string, uiPort: number): string {
+  return `http://${ip === '0.0.0.0' ? '127.0.0.1' : ip}:${uiPort}`;
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
 }
 
 /** A free TCP port on 127.0.0.1. */

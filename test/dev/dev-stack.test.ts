@@ -31,8 +31,8 @@ after(async () => {
 });
 
 /** Starts `memloom dev --json` and resolves with the stack it prints once ready. */
-async function startDev(): Promise<{ child: ChildProcess; info: DevStackInfo & { reused: boolean } }> {
-  const child = spawn(process.execPath, [cli, 'dev', '--json', ...portArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+async function startDev(devEnv = env): Promise<{ child: ChildProcess; info: DevStackInfo & { reused: boolean } }> {
+  const child = spawn(process.execPath, [cli, 'dev', '--json', ...portArgs], { env: devEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -128,13 +128,12 @@ describe('memloom dev', () => {
 describe('npm run demo', () => {
   const demoHome = mkdtempSync(join(tmpdir(), 'memloom-demo-'));
   after(() => rmSync(demoHome, { recursive: true, force: true }));
-  const runDemo = () =>
-    promisify(execFile)('npm', ['run', '--silent', 'demo', '--', ...portArgs], {
-      env: { ...env, MEMLOOM_HOME: demoHome },
-      cwd: root,
-    });
+  const demoEnv = { ...env, MEMLOOM_HOME: demoHome };
+  const modelPortArgs = async () => ['--model-port', String(await freePort())];
+  const runDemo = async () =>
+    promisify(execFile)('npm', ['run', '--silent', 'demo', '--', ...portArgs, ...(await modelPortArgs())], { env: demoEnv, cwd: root });
 
-  test('runs the Alice conversation on a fresh home, and again on the same home', async () => {
+  test('runs the Alice conversation on a fresh home, says how to reopen it; the reopened stack and a second demo keep demo-assistant answering', async () => {
     const { stdout } = await runDemo();
     assert.match(stdout, /NO MODEL CONFIGURED: a scripted stand-in model answers/);
     assert.match(stdout, /created agent demo-assistant/);
@@ -145,9 +144,28 @@ describe('npm run demo', () => {
     assert.match(stdout, /token usage of this agent so far: \d+/);
     assert.match(stdout, new RegExp(`http://127\\.0\\.0\\.1:${ports.uiPort}/namespaces/default/workflows/agent%2Fagent-`));
 
-    const second = await runDemo();
-    assert.match(second.stdout, /reusing agent demo-assistant/);
-    assert.match(second.stdout, /assistant: You told me that you're Alice, and you love reading science fiction books\./);
+    // not a terminal: the stack stops, and the demo says how to reopen it
+    assert.match(stdout, /done: stopping the embedded stack; its data stays in /);
+    assert.ok(stdout.includes(`MEMLOOM_HOME=${demoHome} npx memloom dev ${portArgs.join(' ')}`), stdout);
+    assert.match(stdout, /npx memloom send demo-assistant "What do you remember about me\?"/);
+
+    // reopened as printed: memloom dev serves the demo's model again, so the agent answers
+    const reopened = await startDev(demoEnv);
+    try {
+      assert.match(reopened.info.demoModelUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+      const sendEnv = { ...demoEnv, TEMPORAL_ADDRESS: reopened.info.temporalAddress, DATABASE_URL: reopened.info.databaseUrl };
+      const sent = await promisify(execFile)(process.execPath, [cli, 'send', 'demo-assistant', 'What did I tell you about my interests?'], { env: sendEnv });
+      assert.match(sent.stdout, /You told me that you're Alice, and you love reading science fiction books\./);
+
+      // a second demo beside the running memloom dev reuses its stack, its model and the agent
+      const second = await runDemo();
+      assert.match(second.stdout, /using the stack of the running `memloom dev`/);
+      assert.match(second.stdout, /reusing agent demo-assistant/);
+      assert.match(second.stdout, /assistant: You told me that you're Alice, and you love reading science fiction books\./);
+      assert.match(second.stdout, /stays up; talk to the agent with/);
+    } finally {
+      assert.equal(await stopDev(reopened.child), 0);
+    }
   });
 });
 
