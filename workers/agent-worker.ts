@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import { loadConfig, readModelApiKey, type MemloomConfig } from '../src/config/env.ts';
 import { createLogger, type Logger } from '../src/config/logger.ts';
@@ -15,6 +15,7 @@ import { ModelClients } from '../src/llm/model-client.ts';
 import type { ToolDefinition } from '../src/tools/define-tool.ts';
 import { publishTools } from '../src/db/tool-store.ts';
 import { ToolRegistry } from '../src/tools/registry.ts';
+import { checkDatabase, connectTemporal } from './preflight.ts';
 import { installRuntime } from './runtime.ts';
 
 export interface MemloomWorkerOptions {
@@ -55,7 +56,15 @@ export async function createMemloomWorker(options: MemloomWorkerOptions = {}): P
   const logger = options.logger ?? createLogger(config.logLevel, 'memloom-worker');
   installRuntime(logger);
   const db = options.db ?? createDb({ connectionString: config.databaseUrl, max: config.dbPoolSize, logger });
-  const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporalAddress }));
+  let connection: NativeConnection;
+  try {
+    // fail at start, naming what is wrong, rather than announce a worker that cannot run turns
+    await checkDatabase(db, config.databaseUrl);
+    connection = options.connection ?? (await connectTemporal(config.temporalAddress));
+  } catch (error) {
+    if (!options.db) await db.end();
+    throw error;
+  }
   const tools = new ToolRegistry(options.tools ?? []);
   const activities = createActivities({
     db,

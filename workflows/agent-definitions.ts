@@ -2,7 +2,7 @@
  * The agent workflow's messages, shared by the workflow and its callers.
  * @module
  */
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AgentWorkflowStatus, TurnRequest, TurnResult } from '../src/domain/turn.ts';
 
 /** Answer a stored user message. The update id is the message id, so a resend is deduplicated. */
@@ -10,5 +10,8 @@ export const sendMessageUpdate = defineUpdate<TurnResult, [TurnRequest]>('sendMe
 
 /** What the agent is doing now, for the UI and `memloom agent show`. */
 export const statusQuery = defineQuery<AgentWorkflowStatus>('status');
+
+/** The agent was renamed: the workflow updates its `AgentName` search attribute and details. */
+export const agentRenamedSignal = defineSignal<[{ name: string }]>('agentRenamed');
 
 export const AGENT_WORKFLOW_TYPE = 'agentWorkflow';

@@ -16,6 +16,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  upsertSearchAttributes,
   TimeoutFailure,
   workflowInfo,
   type ActivityOptions,
@@ -34,7 +35,8 @@ import {
   type AgentWorkflowStatus,
   type TurnResult,
 } from '../src/domain/turn.ts';
-import { sendMessageUpdate, statusQuery } from './agent-definitions.ts';
+import { AgentNameKey, FailedTurnsKey, LastFailedTurnKey } from '../src/domain/search-attributes.ts';
+import { agentRenamedSignal, sendMessageUpdate, statusQuery } from './agent-definitions.ts';
 import { FifoLock } from './fifo-lock.ts';
 
 const retry: RetryPolicy = {
@@ -97,6 +99,7 @@ function toolFailureReason(error: ActivityFailure): string {
 export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void> {
   const input = AgentWorkflowInputSchema.parse(rawInput);
   const { agentId, idleTimeoutMs } = input;
+  let agentName = input.agentName;
   const lock = new FifoLock();
   /** Turns this run took over from the run before it, by update id: a resend joins them. */
   const carried = new Map<string, Promise<TurnResult>>();
@@ -119,10 +122,11 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
 
   const show = (): void => {
     const counts = `${status.turnsCompleted} answered, ${status.turnsFailed} failed`;
+    const who = agentName ? `Agent **${agentName}** · ` : '';
     setCurrentDetails(
       status.currentMessageId
-        ? `**${status.state}**: turn \`${status.currentMessageId}\`, step ${status.currentStep}; ${status.queuedTurns} queued; ${counts}`
-        : `**${status.closing ? 'closing' : 'idle'}**; ${counts}`,
+        ? `${who}**${status.state}**: turn \`${status.currentMessageId}\`, step ${status.currentStep}; ${status.queuedTurns} queued; ${counts}`
+        : `${who}**${status.closing ? 'closing' : 'idle'}**; ${counts}`,
     );
   };
 
@@ -208,6 +212,11 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
         outcome: { status: 'failed', stepCount, usage, errorType: failure.type ?? 'Error', errorMessage: failure.message },
       });
       status.turnsFailed++;
+      // failed turns are findable in the UI: `FailedTurns > 0`
+      upsertSearchAttributes([
+        { key: FailedTurnsKey, value: status.turnsFailed },
+        { key: LastFailedTurnKey, value: messageId },
+      ]);
       throw failure;
     }
     await finishTurn({ agentId, messageId, attempt, outcome: { status: 'completed', stepCount, stopReason, usage } });
@@ -262,6 +271,15 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
     },
   );
   setHandler(statusQuery, () => ({ ...status }), { description: 'What the agent is doing now' });
+  setHandler(
+    agentRenamedSignal,
+    ({ name }) => {
+      agentName = name;
+      upsertSearchAttributes([{ key: AgentNameKey, value: name }]);
+      show();
+    },
+    { description: 'The agent was renamed: { name }' },
+  );
   show();
 
   for (;;) {
@@ -284,6 +302,7 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
         turnsFailed: status.turnsFailed,
         idleTimeoutMs,
         carried: forwarded,
+        ...(agentName !== undefined ? { agentName } : {}),
       });
     }
     await condition(() => active === 0 || mustContinueAsNew());

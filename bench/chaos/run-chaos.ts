@@ -156,7 +156,7 @@ async function createAgents(
     const agent = await client.createAgent({
       name: `chaos-${suffix}-${i}`,
       llm_config,
-      memory_blocks: [{ label: 'human', value: '', limit: 100_000 }],
+      memory_blocks: [{ label: 'human', value: '', limit: 16_000 }],
     });
     ids.push(agent.id);
   }

@@ -2,13 +2,12 @@
  * `memloom migrate` (database and Temporal setup) and `memloom defaults` (persisted defaults).
  * @module
  */
-import { Connection } from '@temporalio/client';
 import { Command } from 'commander';
 import { describeDbError, redactUrl } from '../client/errors.ts';
+import { lazyTemporalConnection, temporalReadiness } from '../client/temporal-connection.ts';
 import { loadConfig, type MemloomConfig } from '../config/env.ts';
 import { ensureDatabase, migrate } from '../db/migrate.ts';
 import { createDb } from '../db/pool.ts';
-import { ConfigError } from '../domain/errors.ts';
 import type { LlmConfig } from '../domain/llm-config.ts';
 import { setAction } from './command-context.ts';
 import { formatLlmConfig } from './format.ts';
@@ -43,15 +42,10 @@ async function migrateDatabase(config: MemloomConfig): Promise<Omit<MigrateRepor
 }
 
 async function addSearchAttributes(config: MemloomConfig): Promise<{ namespace: string; added: string[] }> {
-  let connection: Connection;
+  const connection = lazyTemporalConnection(config.temporalAddress);
   try {
-    connection = await Connection.connect({ address: config.temporalAddress });
-  } catch (error) {
-    throw new ConfigError(`cannot reach Temporal at ${config.temporalAddress} (TEMPORAL_ADDRESS): start one with \`temporal server start-dev\``, {
-      cause: error,
-    });
-  }
-  try {
+    // fails at once, naming the address, when nothing answers there
+    await temporalReadiness(connection, config.temporalAddress, { ownsConnection: true })();
     // loaded on use: the Temporal protos are large, and only this command needs them
     const { registerSearchAttributes } = await import('../client/search-attributes.ts');
     return { namespace: config.temporalNamespace, added: await registerSearchAttributes(connection, config.temporalNamespace) };

@@ -5,11 +5,14 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import type { CreateAgentInput, CreateBlockInput, UpdateAgentInput } from '../domain/agent.ts';
+import { ValidationError } from '../domain/errors.ts';
 import { setAction } from './command-context.ts';
 import { formatAgent, formatAgentList } from './format.ts';
 import {
   addJsonOption,
+  agentArg,
   assignmentFlag,
+  countFlag,
   addLlmOptions,
   collect,
   flagError,
@@ -21,7 +24,9 @@ import {
   parseFlags,
   withFlagPaths,
 } from './options.ts';
-import { printResult } from './output.ts';
+import { printNote, printResult } from './output.ts';
+
+const tagFlag = z.string().min(1, 'must not be empty');
 
 const CreateFlagsSchema = LlmFlagsSchema.extend({
   name: z.string(),
@@ -30,7 +35,7 @@ const CreateFlagsSchema = LlmFlagsSchema.extend({
   block: z.array(assignmentFlag).default([]),
   blockLimit: z.array(assignmentFlag.pipe(z.tuple([z.string(), intFlag]))).default([]),
   tool: z.array(z.string()).default([]),
-  tag: z.array(z.string()).default([]),
+  tag: z.array(tagFlag).default([]),
   baseTools: z.boolean().default(true),
 });
 
@@ -77,6 +82,25 @@ function agentFlagOf(input: CreateAgentInput): (path: string) => string | undefi
   };
 }
 
+/**
+ * The SDK's "llm_config is required" names its own method; on the command line the fix is
+ * a model flag or `memloom defaults llm`.
+ */
+function withCliHints(error: unknown): unknown {
+  if (!(error instanceof ValidationError) || !error.issues.some((i) => i.path === 'llm_config')) return error;
+  const issues = error.issues.map((i) =>
+    i.path === 'llm_config'
+      ? {
+          path: '--model',
+          message:
+            'is required: no default model is set. Pass --model (and --model-endpoint), or set a default once with ' +
+            '`memloom defaults llm --model NAME --model-endpoint URL`',
+        }
+      : i,
+  );
+  return new ValidationError(issues, error.subject);
+}
+
 function createCommand(): Command {
   const command = new Command('create')
     .summary('create an agent with memory blocks, tools and a model')
@@ -106,13 +130,21 @@ Examples:
     const input = createAgentInput(options);
     const client = await ctx.client();
     const agent = await client.createAgent(input).catch((e: unknown) => {
-      throw withFlagPaths(e, agentFlagOf(input));
+      throw withFlagPaths(withCliHints(e), agentFlagOf(input));
     });
     printResult(ctx.mode, agent, (a) => `created agent ${a.name} (${a.id})\n${formatAgent(a)}`);
+    const missing = await client.unregisteredTools(agent.tools);
+    if (missing.length > 0) {
+      printNote(
+        ctx.mode,
+        `warning: no worker has registered ${missing.map((n) => `"${n}"`).join(', ')}: the model is offered ` +
+          'a tool only once a worker that has it runs (`memloom worker --tools MODULE`, or `memloom dev --tools MODULE`)',
+      );
+    }
   });
 }
 
-const ListFlagsSchema = z.object({ tag: z.array(z.string()).default([]), name: z.string().optional(), limit: intFlag.optional() });
+const ListFlagsSchema = z.object({ tag: z.array(tagFlag).default([]), name: z.string().optional(), limit: countFlag(1000).optional() });
 
 function listCommand(): Command {
   const command = new Command('list')
@@ -120,7 +152,7 @@ function listCommand(): Command {
     .description('List agents, newest first, optionally filtered by name or tags (an agent must have every --tag).')
     .option('--tag <tag>', 'only agents with this tag (repeatable)', collect)
     .option('--name <name>', 'only the agent with this name')
-    .option('--limit <n>', 'at most this many agents');
+    .option('--limit <n>', 'at most this many agents, the newest (1 to 1000; default 1000)');
   addJsonOption(command);
   command.addHelpText('after', '\nExamples:\n  $ memloom agent list\n  $ memloom agent list --tag team-a --json');
   return setAction(command, async (ctx, _args, options) => {
@@ -143,8 +175,9 @@ function showCommand(): Command {
   addJsonOption(command);
   command.addHelpText('after', '\nExamples:\n  $ memloom agent show my-assistant\n  $ memloom agent show agent-0d6f... --json');
   return setAction(command, async (ctx, [idOrName]) => {
+    const ref = agentArg(idOrName);
     const client = await ctx.client();
-    const agent = await client.getAgent(idOrName!);
+    const agent = await client.getAgent(ref);
     const status = await client.getStatus(agent.id);
     printResult(ctx.mode, { ...agent, status }, (a) => formatAgent(a, a.status));
   });
@@ -154,7 +187,7 @@ const UpdateFlagsSchema = LlmFlagsSchema.extend({
   name: z.string().optional(),
   system: z.string().optional(),
   description: z.string().optional(),
-  tag: z.array(z.string()).optional(),
+  tag: z.array(tagFlag).optional(),
 });
 
 function updateCommand(): Command {
@@ -170,6 +203,7 @@ function updateCommand(): Command {
   addJsonOption(command);
   command.addHelpText('after', '\nExamples:\n  $ memloom agent update my-assistant --model gpt-4o --context-window 128000\n  $ memloom agent update my-assistant --system "You are terse."');
   return setAction(command, async (ctx, [idOrName], options) => {
+    const ref = agentArg(idOrName);
     const flags = parseFlags(UpdateFlagsSchema, options);
     const { model, modelEndpoint, contextWindow, temperature, maxTokens } = flags;
     const llm = { model, modelEndpoint, contextWindow, temperature, maxTokens };
@@ -180,9 +214,9 @@ function updateCommand(): Command {
       ...(flags.description !== undefined ? { description: flags.description } : {}),
       ...(flags.tag !== undefined ? { tags: flags.tag } : {}),
     };
-    if (hasLlmFlags(llm)) patch.llm_config = llmConfigFromFlags(llm, (await client.getAgent(idOrName!)).llm_config);
+    if (hasLlmFlags(llm)) patch.llm_config = llmConfigFromFlags(llm, (await client.getAgent(ref)).llm_config);
     if (Object.keys(patch).length === 0) flagError('', 'nothing to change: pass at least one option (see --help)');
-    const agent = await client.updateAgent(idOrName!, patch).catch((e: unknown) => {
+    const agent = await client.updateAgent(ref, patch).catch((e: unknown) => {
       throw withFlagPaths(e, (p) => (p === 'name' || p === 'system' || p === 'description' ? `--${p}` : /^tags\.\d+$/.test(p) ? '--tag' : llmFlagOf(p)));
     });
     printResult(ctx.mode, agent, (a) => `updated agent ${a.name} (${a.id})\n${formatAgent(a)}`);
@@ -197,8 +231,9 @@ function deleteCommand(): Command {
   addJsonOption(command);
   command.addHelpText('after', '\nExample:\n  $ memloom agent delete my-assistant');
   return setAction(command, async (ctx, [idOrName]) => {
+    const ref = agentArg(idOrName);
     const client = await ctx.client();
-    const agent = await client.deleteAgent(idOrName!);
+    const agent = await client.deleteAgent(ref);
     printResult(ctx.mode, { deleted: true, id: agent.id, name: agent.name }, (d) => `deleted agent ${d.name} (${d.id})`);
   });
 }

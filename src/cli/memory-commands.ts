@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Passage } from '../db/passage-store.ts';
 import { setAction } from './command-context.ts';
 import { formatBlock, formatBlocks } from './format.ts';
-import { addJsonOption, collect, intFlag, parseFlags } from './options.ts';
+import { addJsonOption, agentArg, collect, countFlag, intFlag, parseFlags, withFlagPaths } from './options.ts';
 import { printResult } from './output.ts';
 
 function memoryShowCommand(): Command {
@@ -18,7 +18,8 @@ function memoryShowCommand(): Command {
   addJsonOption(command);
   command.addHelpText('after', '\nExample:\n  $ memloom memory show my-assistant');
   return setAction(command, async (ctx, [idOrName]) => {
-    const blocks = await (await ctx.client()).getMemory(idOrName!);
+    const ref = agentArg(idOrName);
+    const blocks = await (await ctx.client()).getMemory(ref);
     printResult(ctx.mode, blocks, formatBlocks);
   });
 }
@@ -36,12 +37,17 @@ function memorySetCommand(): Command {
   addJsonOption(command);
   command.addHelpText('after', '\nExample:\n  $ memloom memory set my-assistant human "Name: Alice. Loves science fiction."');
   return setAction(command, async (ctx, [idOrName, label, value], options) => {
+    const ref = agentArg(idOrName);
     const flags = parseFlags(SetFlagsSchema, options);
     const client = await ctx.client();
-    const block = await client.updateBlock(idOrName!, label!, {
-      value: value!,
-      ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
-    });
+    const block = await client
+      .updateBlock(ref, label!, {
+        value: value!,
+        ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
+      })
+      .catch((e: unknown) => {
+        throw withFlagPaths(e, (p) => (p === 'limit' ? '--limit' : p === 'label' ? '<label>' : undefined));
+      });
     printResult(ctx.mode, block, (b) => `updated block ${formatBlock(b)}`);
   });
 }
@@ -73,13 +79,16 @@ function archivalInsertCommand(): Command {
   addJsonOption(command);
   command.addHelpText('after', '\nExample:\n  $ memloom archival insert my-assistant "Alice\'s birthday is March 3." --tag personal');
   return setAction(command, async (ctx, [idOrName, text], options) => {
+    const ref = agentArg(idOrName);
     const flags = parseFlags(InsertFlagsSchema, options);
-    const passage = await (await ctx.client()).insertArchivalMemory(idOrName!, text!, flags.tag);
+    const passage = await (await ctx.client()).insertArchivalMemory(ref, text!, flags.tag).catch((e: unknown) => {
+      throw withFlagPaths(e, (p) => (/^tags(\.\d+)?$/.test(p) ? '--tag' : undefined));
+    });
     printResult(ctx.mode, passage, (p) => `inserted passage ${p.id}`);
   });
 }
 
-const SearchFlagsSchema = z.object({ topK: intFlag.pipe(z.number().min(1, 'must be at least 1').max(1000, 'must be at most 1000')).optional() });
+const SearchFlagsSchema = z.object({ topK: countFlag(1000).optional() });
 
 function archivalSearchCommand(): Command {
   const command = new Command('search')
@@ -91,8 +100,9 @@ function archivalSearchCommand(): Command {
   addJsonOption(command);
   command.addHelpText('after', '\nExamples:\n  $ memloom archival search my-assistant birthday\n  $ memloom archival search my-assistant --top-k 50 --json');
   return setAction(command, async (ctx, [idOrName, query], options) => {
+    const ref = agentArg(idOrName);
     const flags = parseFlags(SearchFlagsSchema, options);
-    const passages = await (await ctx.client()).searchArchivalMemory(idOrName!, query, flags.topK ?? 10);
+    const passages = await (await ctx.client()).searchArchivalMemory(ref, query, flags.topK ?? 10);
     printResult(ctx.mode, passages, formatPassages);
   });
 }

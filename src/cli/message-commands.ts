@@ -2,12 +2,13 @@
  * `memloom send` and `memloom messages`: talk to an agent and read its recall memory.
  * @module
  */
+import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { setAction } from './command-context.ts';
 import { IdPrefix, MessageIdSchema, newId } from '../domain/ids.ts';
 import { formatMessages, formatResponse, formatTurn } from './format.ts';
-import { addJsonOption, flagError, flagName, intFlag, parseFlags, withFlagPaths } from './options.ts';
+import { addJsonOption, agentArg, flagError, flagName, intFlag, parseFlags, withFlagPaths } from './options.ts';
 import { printNote, printResult } from './output.ts';
 
 /** How long `send` waits before saying what the turn is doing, and how often it says it again. */
@@ -18,7 +19,41 @@ const SendFlagsSchema = z.object({
   maxSteps: intFlag.optional(),
   messageId: MessageIdSchema.optional(),
   retry: MessageIdSchema.optional(),
+  file: z.string().min(1, 'must name a file').optional(),
 });
+
+/** File and stdin text ends with one newline more than the message (`echo hi |`): drop it. */
+function withoutFinalNewline(text: string): string {
+  return text.replace(/\r?\n$/, '');
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The message text: the argument, stdin when it is `-`, or the file of `--file` (UTF-8). The
+ * shell's argument limit (~128 KB an argument on Linux) does not apply to the last two.
+ */
+async function messageText(arg: string | undefined, file: string | undefined, mode: { json: boolean; verbose: boolean }): Promise<string> {
+  if (file !== undefined) {
+    if (arg !== undefined) flagError('--file', 'give the message either as <message> (or - for stdin) or with --file, not both');
+    try {
+      return withoutFinalNewline(await readFile(file, 'utf8'));
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? String(error);
+      flagError('--file', `cannot read ${JSON.stringify(file)} (${code})`);
+    }
+  }
+  if (arg === '-') {
+    if (process.stdin.isTTY) printNote(mode, 'reading the message from stdin: end it with Ctrl-D');
+    return withoutFinalNewline(await readStdin());
+  }
+  if (arg === undefined) flagError('<message>', 'is required: pass it as an argument, - to read stdin, or --file PATH');
+  return arg;
+}
 
 export function sendCommand(): Command {
   const command = new Command('send')
@@ -30,7 +65,8 @@ export function sendCommand(): Command {
         'until you retry it with --retry, which answers it after the turns sent meanwhile.',
     )
     .argument('[agent]', 'agent id (agent-...) or name')
-    .argument('[message]', 'the user message text')
+    .argument('[message]', 'the user message text, or - to read it from stdin')
+    .option('--file <path>', 'read the message from this UTF-8 file (for messages longer than a command line allows)')
     .option('--max-steps <n>', 'at most this many model calls in the turn (default 10)')
     .option('--message-id <id>', 'idempotency key message-<uuid>: sending again with it returns the same turn')
     .option('--retry <message-id>', 'run a failed turn again (no agent or message needed)');
@@ -41,13 +77,16 @@ export function sendCommand(): Command {
 Examples:
   $ memloom send my-assistant "Hi! My name is Alice."
   $ memloom send my-assistant "What is my name?" --json | jq -r '.messages[-1].content'
+  $ memloom send my-assistant --file notes.md
+  $ git diff | memloom send my-assistant -
   $ memloom send --retry message-0b6f...   # after "turn failed (RateLimited)"`,
   );
   return setAction(command, async (ctx, [idOrName, text], options) => {
     const flags = parseFlags(SendFlagsSchema, options);
-    if (flags.retry === undefined && (idOrName === undefined || text === undefined)) {
-      flagError('<agent> <message>', 'are required (or --retry MESSAGE_ID to run a failed turn again)');
+    if (flags.retry === undefined && (idOrName === undefined || (text === undefined && flags.file === undefined))) {
+      flagError('<agent> <message>', 'are required (or --file PATH for the message, or --retry MESSAGE_ID to run a failed turn again)');
     }
+    const message = flags.retry === undefined ? { ref: agentArg(idOrName), text: await messageText(text, flags.file, ctx.mode) } : undefined;
     const client = await ctx.client();
     const messageId = flags.retry ?? flags.messageId ?? newId(IdPrefix.Message);
     // a turn can wait on a worker, a queue or retries: say which, rather than look hung
@@ -66,9 +105,9 @@ Examples:
       clearTimeout(first);
       clearInterval(repeat);
     });
-    const response = await (flags.retry !== undefined
-      ? client.retryTurn(flags.retry)
-      : client.userMessage(idOrName!, text!, {
+    const response = await (message === undefined
+      ? client.retryTurn(flags.retry!)
+      : client.userMessage(message.ref, message.text, {
           ...(flags.maxSteps !== undefined ? { maxSteps: flags.maxSteps } : {}),
           messageId,
         })

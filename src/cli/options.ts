@@ -6,6 +6,7 @@
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../domain/errors.ts';
+import { AgentRefSchema } from '../domain/ids.ts';
 import type { LlmConfigInput } from '../domain/llm-config.ts';
 
 /** Subject of validation errors about the command line. */
@@ -17,6 +18,11 @@ export const intFlag = z
   .trim()
   .regex(/^[+-]?\d+$/, { error: (issue) => `must be an integer, got ${JSON.stringify(issue.input)}` })
   .transform(Number);
+
+/** A count flag value: an integer from 1 to `max`. */
+export function countFlag(max: number) {
+  return intFlag.pipe(z.number().min(1, 'must be at least 1').max(max, `must be at most ${max}`));
+}
 
 /** A decimal flag value, strictly: `0.7` yes; `0.7x`, `abc` no. */
 export const numberFlag = z
@@ -45,6 +51,16 @@ export function parseFlags<S extends z.ZodType>(schema: S, options: Record<strin
       const key = issue.path[0];
       return { path: key === undefined ? '' : flagName(String(key)), message: issue.message };
     }),
+    SUBJECT,
+  );
+}
+
+/** The `<agent>` argument (an id or a name), validated like the SDK does. */
+export function agentArg(value: string | undefined): string {
+  const result = AgentRefSchema.safeParse(value);
+  if (result.success) return result.data;
+  throw new ValidationError(
+    result.error.issues.map((issue) => ({ path: '<agent>', message: issue.message })),
     SUBJECT,
   );
 }

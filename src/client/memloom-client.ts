@@ -4,7 +4,7 @@
  */
 import {
   Client,
-  Connection,
+  type Connection,
   WithStartWorkflowOperation,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
@@ -27,10 +27,15 @@ import {
   type TurnAttemptRecord,
   type TurnRecord,
 } from '../db/turn-store.ts';
+import { findPublishedTools } from '../db/tool-store.ts';
 import { usageTotals, type UsageTotals } from '../db/usage-store.ts';
 import {
+  BlockLabelSchema,
+  blockLimitProblem,
   CreateAgentSchema,
   DEFAULT_SYSTEM_PROMPT,
+  maxBlockLimit,
+  messageSizeProblem,
   UpdateAgentSchema,
   UpdateBlockSchema,
   type AgentState,
@@ -39,8 +44,8 @@ import {
   type UpdateAgentInput,
   type UpdateBlockInput,
 } from '../domain/agent.ts';
-import { ConfigError, NotFoundError, TurnFailedError, ValidationError } from '../domain/errors.ts';
-import { agentWorkflowId, IdPrefix, MessageIdSchema, newId } from '../domain/ids.ts';
+import { NotFoundError, TurnFailedError, ValidationError } from '../domain/errors.ts';
+import { AgentRefSchema, agentWorkflowId, IdPrefix, MessageIdSchema, newId } from '../domain/ids.ts';
 import { toLettaMessages, type LettaMessage, type LettaResponse } from '../domain/letta-message.ts';
 import {
   EmbeddingConfigSchema,
@@ -62,11 +67,12 @@ import {
   type TurnResult,
 } from '../domain/turn.ts';
 import { parseInput } from '../domain/validation.ts';
-import { estimateMessageTokens } from '../llm/token-count.ts';
+import { estimateMessageTokens, estimateTokens } from '../llm/token-count.ts';
 import { BASE_TOOL_NAMES } from '../tools/memory-tools.ts';
-import { AGENT_WORKFLOW_TYPE, sendMessageUpdate, statusQuery } from '../../workflows/agent-definitions.ts';
+import { AGENT_WORKFLOW_TYPE, agentRenamedSignal, sendMessageUpdate, statusQuery } from '../../workflows/agent-definitions.ts';
 import { describeDbError } from './errors.ts';
 import { buildLettaResponse } from './letta-response.ts';
+import { awaitReadyInterceptor, lazyTemporalConnection, temporalReadiness } from './temporal-connection.ts';
 import { turnProgress } from './turn-progress.ts';
 
 export interface ClientOptions extends Partial<MemloomConfig> {
@@ -86,16 +92,43 @@ export interface UserMessageOptions {
   maxSteps?: number;
 }
 
+/**
+ * A user message. Its real cap is per agent: at most half the agent's context window in
+ * estimated tokens (see `messageSizeProblem`); this bound only keeps absurd inputs out.
+ */
 export const UserTextSchema = z
+  .string({ error: 'must be a string' })
+  .refine((t) => t.trim().length > 0, 'must not be empty')
+  .refine((t) => t.length <= 2_000_000, 'must be at most 2000000 characters');
+
+/** An archival passage. */
+export const PassageTextSchema = z
   .string({ error: 'must be a string' })
   .refine((t) => t.trim().length > 0, 'must not be empty')
   .refine((t) => t.length <= 200_000, 'must be at most 200000 characters');
 
+const count = (max: number) =>
+  z.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be at least 1').max(max, `must be at most ${max}`);
+const TagListSchema = z
+  .array(z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(100, 'must be at most 100 characters'), {
+    error: 'must be an array of strings',
+  })
+  .max(100, 'must have at most 100 tags');
+
 const UserMessageOptionsSchema = z.object({ messageId: MessageIdSchema.optional(), maxSteps: MaxStepsSchema.optional() });
 const ListMessagesSchema = z.object({
-  limit: z.number().int('must be an integer').min(1, 'must be at least 1').max(1000, 'must be at most 1000').default(100),
-  before: z.number().int().optional(),
+  limit: count(1000).default(100),
+  before: z.number({ error: 'must be a number' }).int('must be an integer').optional(),
 });
+const ListAgentsSchema = z
+  .object({ name: z.string({ error: 'must be a string' }).optional(), tags: TagListSchema.optional(), limit: count(1000).optional() })
+  .strict();
+const ArchivalSearchSchema = z.object({ query: z.string({ error: 'must be a string' }).optional(), topK: count(1000) });
+
+/** Validates how a caller names an agent (`idOrName`). */
+function agentRef(idOrName: unknown): string {
+  return parseInput(AgentRefSchema, idOrName, 'agent', 'idOrName');
+}
 
 /**
  * Temporal refuses more unfinished Updates per workflow than `history.maxInFlightUpdates` (10 by
@@ -135,23 +168,17 @@ function isTooManyInFlightUpdates(error: unknown): boolean {
 export async function createClient(options: ClientOptions = {}): Promise<MemloomClient> {
   const { connection: givenConnection, db: givenDb, ...overrides } = options;
   const config = loadConfig(overrides);
-  let connection = givenConnection;
-  if (!connection) {
-    try {
-      connection = await Connection.connect({ address: config.temporalAddress });
-    } catch (error) {
-      throw new ConfigError(
-        `cannot reach Temporal at ${config.temporalAddress} (TEMPORAL_ADDRESS): start one with \`temporal server start-dev\``,
-        { cause: error },
-      );
-    }
-  }
+  // lazy: commands that only read Postgres never wait for Temporal; the first workflow call
+  // checks the server and names TEMPORAL_ADDRESS when it cannot be reached
+  const connection = givenConnection ?? lazyTemporalConnection(config.temporalAddress);
   const db = givenDb ?? createDb({ connectionString: config.databaseUrl });
   return new MemloomClient(config, connection, db, { ownsConnection: !givenConnection, ownsDb: !givenDb });
 }
 
 export class MemloomClient {
   readonly temporal: Client;
+  /** Checks once that Temporal answers; a ConfigError naming TEMPORAL_ADDRESS when it does not. */
+  readonly #temporalReady: () => Promise<void>;
 
   constructor(
     readonly config: MemloomConfig,
@@ -159,7 +186,13 @@ export class MemloomClient {
     readonly db: Db,
     private readonly owns: { ownsConnection: boolean; ownsDb: boolean },
   ) {
-    this.temporal = new Client({ connection, namespace: config.temporalNamespace });
+    this.#temporalReady = temporalReadiness(connection, config.temporalAddress, owns);
+    // the connection is lazy: the first workflow call checks the server
+    this.temporal = new Client({
+      connection,
+      namespace: config.temporalNamespace,
+      interceptors: { workflow: [awaitReadyInterceptor(this.#temporalReady)] },
+    });
   }
 
   /** Runs a database step, again after a transient failure (a dropped connection, a failover). */
@@ -209,6 +242,11 @@ export class MemloomClient {
           'agent',
         );
       }
+      const tooLarge = parsed.memory_blocks.flatMap((b, i) => {
+        const problem = blockLimitProblem(b.limit, parsed.name, llm.context_window);
+        return problem ? [{ path: `memory_blocks.${i}.limit`, message: problem }] : [];
+      });
+      if (tooLarge.length > 0) throw new ValidationError(tooLarge, 'agent');
       const embedding = parsed.embedding_config ?? (await this.getDefaultEmbeddingConfig()) ?? undefined;
       const { include_base_tools, ...rest } = parsed;
       const tools = [...new Set([...(include_base_tools ? BASE_TOOL_NAMES : []), ...parsed.tools])];
@@ -222,24 +260,57 @@ export class MemloomClient {
     }, { idempotent: false });
   }
 
+  /** Agents, newest first; an agent must have every tag of `tags`. `limit` is 1 to 1000. */
   async listAgents(filter: { name?: string; tags?: string[]; limit?: number } = {}): Promise<AgentState[]> {
-    return this.#db(() => agents.listAgents(this.db, filter));
+    const parsed = parseInput(ListAgentsSchema, filter, 'agent listing');
+    return this.#db(() => agents.listAgents(this.db, parsed));
   }
 
   /** An agent by id or unique name; throws NotFoundError. */
   async getAgent(idOrName: string): Promise<AgentState> {
+    const ref = agentRef(idOrName);
     return this.#db(async () => {
-      const agent = await agents.requireAgent(this.db, idOrName);
+      const agent = await agents.requireAgent(this.db, ref);
       return agents.toAgentState(agent, await agents.getBlocks(this.db, agent.id));
     });
   }
 
   async updateAgent(idOrName: string, patch: UpdateAgentInput): Promise<AgentState> {
+    const ref = agentRef(idOrName);
     const parsed = parseInput(UpdateAgentSchema, patch, 'agent update');
     return this.#db(async () => {
-      const agent = await agents.requireAgent(this.db, idOrName);
+      const agent = await agents.requireAgent(this.db, ref);
+      if (parsed.llm_config) {
+        const window = parsed.llm_config.context_window;
+        const blocks = await agents.getBlocks(this.db, agent.id);
+        const over = blocks.filter((b) => blockLimitProblem(b.limit, agent.name, window) !== undefined);
+        if (over.length > 0) {
+          const list = over.map((b) => `"${b.label}" (${b.limit})`).join(', ');
+          throw new ValidationError(
+            [
+              {
+                path: 'llm_config.context_window',
+                message: `is ${window} tokens, too small for the block limits of ${list}: this window allows at most ${maxBlockLimit(window)} characters a block; lower those limits first`,
+              },
+            ],
+            'agent update',
+          );
+        }
+      }
       return agents.updateAgent(this.db, agent.id, parsed);
+    }).then(async (updated) => {
+      if (parsed.name !== undefined) await this.#announceRename(updated.id, updated.name);
+      return updated;
     });
+  }
+
+  /** Tells a running agent workflow its new name: its `AgentName` search attribute and details follow. */
+  async #announceRename(agentId: string, name: string): Promise<void> {
+    try {
+      await this.temporal.workflow.getHandle(agentWorkflowId(agentId)).signal(agentRenamedSignal, { name });
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
   }
 
   /** Deletes the agent with its messages, passages and unshared blocks, and stops its workflow. */
@@ -261,10 +332,14 @@ export class MemloomClient {
 
   /** Edits one block; the value must fit the block's limit. */
   async updateBlock(idOrName: string, label: string, fields: UpdateBlockInput): Promise<Block> {
-    const parsed = parseInput(UpdateBlockSchema, fields, `memory block "${label}"`);
+    const ref = agentRef(idOrName);
+    const blockLabel = parseInput(BlockLabelSchema, label, 'memory block', 'label');
+    const parsed = parseInput(UpdateBlockSchema, fields, `memory block "${blockLabel}"`);
     return this.#db(async () => {
-      const agent = await agents.requireAgent(this.db, idOrName);
-      return agents.updateBlockByLabel(this.db, agent.id, label, parsed);
+      const agent = await agents.requireAgent(this.db, ref);
+      const problem = parsed.limit === undefined ? undefined : blockLimitProblem(parsed.limit, agent.name, agent.llm_config.context_window);
+      if (problem) throw new ValidationError([{ path: 'limit', message: problem }], `memory block "${blockLabel}"`);
+      return agents.updateBlockByLabel(this.db, agent.id, blockLabel, parsed);
     });
   }
 
@@ -275,9 +350,13 @@ export class MemloomClient {
    * when the turn cannot finish, e.g. on a 401; it stays failed until {@link retryTurn}.
    */
   async userMessage(idOrName: string, text: string, options: UserMessageOptions = {}): Promise<LettaResponse> {
+    const ref = agentRef(idOrName);
     const content = parseInput(UserTextSchema, text, 'message', 'text');
     const opts = parseInput(UserMessageOptionsSchema, options, 'message options');
-    const agent = await this.#db(() => agents.requireAgent(this.db, idOrName));
+    const agent = await this.#db(() => agents.requireAgent(this.db, ref));
+    const tooLarge = messageSizeProblem(estimateTokens(content), agent.name, agent.llm_config.context_window);
+    if (tooLarge) throw new ValidationError([{ path: 'text', message: tooLarge }], 'message');
+    await this.#temporalReady(); // store no message for a turn that cannot run
     const messageId = opts.messageId ?? newId(IdPrefix.Message);
     const { turn } = await this.#db(() =>
       withTransaction(this.db, (tx) =>
@@ -299,6 +378,7 @@ export class MemloomClient {
    */
   async retryTurn(messageId: string): Promise<LettaResponse> {
     const id = parseInput(MessageIdSchema, messageId, 'turn', 'messageId');
+    await this.#temporalReady(); // request no retry that cannot run
     const turn = await this.#db(() => withTransaction(this.db, (tx) => requestRetry(tx, id)));
     if (!turn) throw new NotFoundError('turn', id, 'no message was sent with this id');
     const agent = await this.#db(() => agents.requireAgent(this.db, turn.agentId));
@@ -317,14 +397,27 @@ export class MemloomClient {
   }
 
   /**
+   * The names among `tools` that no running or past worker has registered (built-in memory
+   * tools are always there). An agent may name them; the model is offered them only once a
+   * worker with them starts (`memloom worker --tools MODULE`).
+   */
+  async unregisteredTools(tools: readonly string[]): Promise<string[]> {
+    const names = parseInput(z.array(z.string({ error: 'must be a string' }), { error: 'must be an array of tool names' }), tools, 'tools', 'tools');
+    const candidates = names.filter((n) => !BASE_TOOL_NAMES.includes(n));
+    const published = new Set((await this.#db(() => findPublishedTools(this.db, candidates))).map((t) => t.name));
+    return candidates.filter((n) => !published.has(n));
+  }
+
+  /**
    * One line on what a turn is doing while its sender waits, e.g. "model call failing:
    * RateLimited, attempt 3 of 6, next in 4 s (step 1)" or "no worker is polling task queue ...".
    */
   async turnProgress(messageId: string): Promise<string> {
-    const turn = await this.#db(() => findTurn(this.db, messageId));
+    const id = parseInput(MessageIdSchema, messageId, 'turn', 'messageId');
+    const turn = await this.#db(() => findTurn(this.db, id));
     if (!turn) return 'storing the message';
     if (isFinalTurnStatus(turn.status)) return `turn ${turn.status}`;
-    return turnProgress(this.temporal, this.config.temporalNamespace, this.config.taskQueue, turn.agentId, messageId);
+    return turnProgress(this.temporal, this.config.temporalNamespace, this.config.taskQueue, turn.agentId, id);
   }
 
   /** The answer of a turn: from its record when it is finished, else from the agent's workflow. */
@@ -346,7 +439,7 @@ export class MemloomClient {
         workflowId: agentWorkflowId(agentId),
         taskQueue: this.config.taskQueue,
         workflowIdConflictPolicy: 'USE_EXISTING',
-        args: [{ agentId, idleTimeoutMs: this.config.agentIdleTimeoutMs }],
+        args: [{ agentId, agentName, idleTimeoutMs: this.config.agentIdleTimeoutMs }],
         typedSearchAttributes: [
           { key: AgentIdKey, value: agentId },
           { key: AgentNameKey, value: agentName },
@@ -382,38 +475,44 @@ export class MemloomClient {
 
   /** Recall memory, oldest first: the last `limit` messages (before seq `before`). */
   async listMessages(idOrName: string, options: { limit?: number; before?: number } = {}): Promise<LettaMessage[]> {
+    const ref = agentRef(idOrName);
     const opts = parseInput(ListMessagesSchema, options, 'message listing');
     return this.#db(async () => {
-      const agent = await agents.requireAgent(this.db, idOrName);
+      const agent = await agents.requireAgent(this.db, ref);
       return (await messages.listMessages(this.db, agent.id, opts)).flatMap(toLettaMessages);
     });
   }
 
   /** Adds a passage to the agent's archival memory. */
   async insertArchivalMemory(idOrName: string, text: string, tags: string[] = []): Promise<Passage> {
-    const content = parseInput(UserTextSchema, text, 'passage', 'text');
+    const ref = agentRef(idOrName);
+    const content = parseInput(PassageTextSchema, text, 'passage', 'text');
+    const tagList = parseInput(TagListSchema, tags, 'passage', 'tags');
     return this.#db(async () => {
-      const agent = await agents.requireAgent(this.db, idOrName);
-      return insertPassage(this.db, { agentId: agent.id, text: content, tags });
+      const agent = await agents.requireAgent(this.db, ref);
+      return insertPassage(this.db, { agentId: agent.id, text: content, tags: tagList });
     }, { idempotent: false });
   }
 
   /** Full-text search of archival memory; without a query, the newest passages. */
   async searchArchivalMemory(idOrName: string, query?: string, topK = 10): Promise<Passage[]> {
+    const ref = agentRef(idOrName);
+    const s = parseInput(ArchivalSearchSchema, { query, topK }, 'archival search');
     return this.#db(async () => {
-      const agent = await agents.requireAgent(this.db, idOrName);
-      return query ? searchPassages(this.db, agent.id, { query, topK }) : listPassages(this.db, agent.id, topK);
+      const agent = await agents.requireAgent(this.db, ref);
+      return s.query ? searchPassages(this.db, agent.id, { query: s.query, topK: s.topK }) : listPassages(this.db, agent.id, s.topK);
     });
   }
 
   /** Token usage of every model call the agent made. */
   async getUsage(idOrName: string): Promise<UsageTotals> {
-    return this.#db(async () => usageTotals(this.db, (await agents.requireAgent(this.db, idOrName)).id));
+    const ref = agentRef(idOrName);
+    return this.#db(async () => usageTotals(this.db, (await agents.requireAgent(this.db, ref)).id));
   }
 
   /** What the agent's workflow is doing; null when it is not running. */
   async getStatus(idOrName: string): Promise<AgentWorkflowStatus | null> {
-    const agent = await this.#db(() => agents.requireAgent(this.db, idOrName));
+    const agent = await this.#db(() => agents.requireAgent(this.db, agentRef(idOrName)));
     try {
       return await this.temporal.workflow.getHandle(agentWorkflowId(agent.id)).query(statusQuery);
     } catch (error) {

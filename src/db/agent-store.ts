@@ -6,6 +6,7 @@ import type { AgentState, Block, CreateAgent, CreateBlock } from '../domain/agen
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { IdPrefix, isId, newId } from '../domain/ids.ts';
 import type { EmbeddingConfig, LlmConfig } from '../domain/llm-config.ts';
+import { charLength } from '../domain/validation.ts';
 import { withTransaction, type Db, type Queryable } from './pool.ts';
 
 /** An agent row without its blocks. */
@@ -143,11 +144,12 @@ export interface AgentFilter {
   limit?: number | undefined;
 }
 
+/** Agents, newest first (the most recently created is what a user looks for). */
 export async function listAgents(db: Db, filter: AgentFilter = {}): Promise<AgentState[]> {
   const { rows } = await db.query<AgentRecord>(
     `SELECT * FROM agents
      WHERE ($1::text IS NULL OR name = $1) AND ($2::text[] IS NULL OR tags @> $2)
-     ORDER BY created_at, id LIMIT $3`,
+     ORDER BY created_at DESC, id DESC LIMIT $3`,
     [filter.name ?? null, filter.tags && filter.tags.length > 0 ? filter.tags : null, filter.limit ?? 1000],
   );
   const { rows: blockRows } = await db.query<BlockRow & { agent_id: string }>(
@@ -232,9 +234,14 @@ export async function updateBlockByLabel(
     if (!block) throw new NotFoundError('memory block', label, `agent ${agentId} has no block with this label`);
     const value = fields.value ?? block.value;
     const limit = fields.limit ?? block.limit;
-    if (value.length > limit) {
+    const chars = charLength(value);
+    if (chars > limit) {
       throw new ValidationError(
-        [{ path: 'value', message: `is ${value.length} characters, over the block's limit of ${limit}` }],
+        [
+          fields.value === undefined
+            ? { path: 'limit', message: `is ${limit}, less than the ${chars} characters the block holds` }
+            : { path: 'value', message: `is ${chars} characters, over the block's limit of ${limit}` },
+        ],
         `memory block "${label}"`,
       );
     }

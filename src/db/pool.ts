@@ -69,9 +69,14 @@ export function createDb(options: DbOptions): Db {
   });
   // an idle client losing its connection (server restart, pg_terminate_backend) must not crash
   // the process; the pool has already dropped that client, so report and go on
+  // (without a logger, once per pool: an SDK user learns of it without a warning per connection)
+  let warned = false;
   pool.on('error', (error) => {
     if (options.logger) options.logger.warn({ err: error }, 'idle PostgreSQL connection lost');
-    else process.emitWarning(`idle PostgreSQL connection lost: ${error.message}`, { code: 'MEMLOOM_DB_POOL' });
+    else if (!warned) {
+      warned = true;
+      process.emitWarning(`idle PostgreSQL connection lost (reported once per pool): ${error.message}`, { code: 'MEMLOOM_DB_POOL' });
+    }
   });
   return pool;
 }

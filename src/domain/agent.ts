@@ -4,9 +4,50 @@
  */
 import { z } from 'zod';
 import { EmbeddingConfigSchema, LlmConfigSchema, type EmbeddingConfig, type LlmConfig } from './llm-config.ts';
+import { charLength } from './validation.ts';
 
-/** Letta's default character limit of a block. */
+/** Letta's default character limit of a block. Limits count characters (code points). */
 export const DEFAULT_BLOCK_LIMIT = 5000;
+
+/** No block may hold more than this many characters, whatever the agent's context window. */
+export const MAX_BLOCK_LIMIT = 200_000;
+
+/** The rough characters-per-token estimate the size rules use (as token-count.ts does). */
+const CHARS_PER_TOKEN = 4;
+
+/**
+ * The largest block limit an agent with this context window may have: half the window in
+ * characters (~4 a token), since every block is in every prompt; at least
+ * {@link DEFAULT_BLOCK_LIMIT} and at most {@link MAX_BLOCK_LIMIT}.
+ */
+export function maxBlockLimit(contextWindow: number): number {
+  return Math.min(MAX_BLOCK_LIMIT, Math.max(DEFAULT_BLOCK_LIMIT, Math.floor((contextWindow * CHARS_PER_TOKEN) / 2)));
+}
+
+/** Why `limit` is too large for an agent with this context window, or undefined. */
+export function blockLimitProblem(limit: number, agentName: string, contextWindow: number): string | undefined {
+  const max = maxBlockLimit(contextWindow);
+  if (limit <= max) return undefined;
+  return (
+    `is ${limit} characters; agent ${agentName}'s context window is ${contextWindow} tokens, so a block limit may be at most ${max} ` +
+    `(half the window at ~${CHARS_PER_TOKEN} characters a token, at least ${DEFAULT_BLOCK_LIMIT}, never over ${MAX_BLOCK_LIMIT})`
+  );
+}
+
+/** The largest user message, in estimated tokens, for an agent with this context window: half of it. */
+export function maxMessageTokens(contextWindow: number): number {
+  return Math.floor(contextWindow / 2);
+}
+
+/** Why a message of about `tokens` tokens is too large for the agent, or undefined. */
+export function messageSizeProblem(tokens: number, agentName: string, contextWindow: number): string | undefined {
+  const max = maxMessageTokens(contextWindow);
+  if (tokens <= max) return undefined;
+  return (
+    `message is about ${tokens} tokens; agent ${agentName}'s context window is ${contextWindow} tokens, ` +
+    `so a message may have at most ${max} (half the window, ~${max * CHARS_PER_TOKEN} characters)`
+  );
+}
 
 export const DEFAULT_SYSTEM_PROMPT =
   'You are a helpful assistant with persistent memory. Your core memory blocks are shown below ' +
@@ -23,6 +64,16 @@ export const ToolNameSchema = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 letters, digits, "_" or "-", starting with a letter or "_"');
 
+const blockLimit = z
+  .number({ error: 'must be a number' })
+  .int('must be an integer')
+  .positive('must be positive')
+  .max(MAX_BLOCK_LIMIT, `must be at most ${MAX_BLOCK_LIMIT} characters`);
+
+const TagSchema = z.string().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+const TagsSchema = z.array(TagSchema, { error: 'must be an array of strings' }).max(100, 'must have at most 100 tags');
+const DescriptionSchema = z.string().max(10_000, 'must be at most 10000 characters');
+
 export const AgentNameSchema = z
   .string()
   .trim()
@@ -34,17 +85,14 @@ export const CreateBlockSchema = z
   .object({
     label: BlockLabelSchema,
     value: z.string().default(''),
-    limit: z.number().int('must be an integer').positive('must be positive').default(DEFAULT_BLOCK_LIMIT),
-    description: z.string().optional(),
+    limit: blockLimit.default(DEFAULT_BLOCK_LIMIT),
+    description: DescriptionSchema.optional(),
     read_only: z.boolean().default(false),
   })
   .superRefine((b, ctx) => {
-    if (b.value.length > b.limit) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['value'],
-        message: `is ${b.value.length} characters, over the block's limit of ${b.limit}`,
-      });
+    const chars = charLength(b.value);
+    if (chars > b.limit) {
+      ctx.addIssue({ code: 'custom', path: ['value'], message: `is ${chars} characters, over the block's limit of ${b.limit}` });
     }
   });
 export type CreateBlock = z.output<typeof CreateBlockSchema>;
@@ -64,14 +112,14 @@ export const CreateAgentSchema = z
   .object({
     name: AgentNameSchema,
     system: z.string().min(1, 'must not be empty').optional(),
-    description: z.string().optional(),
-    memory_blocks: z.array(CreateBlockSchema).default([]),
+    description: DescriptionSchema.optional(),
+    memory_blocks: z.array(CreateBlockSchema).max(100, 'must have at most 100 blocks').default([]),
     llm_config: LlmConfigSchema.optional(),
     embedding_config: EmbeddingConfigSchema.optional(),
     tools: z.array(ToolNameSchema).default([]),
     /** Attach memloom's built-in memory tools. @default true */
     include_base_tools: z.boolean().default(true),
-    tags: z.array(z.string().min(1, 'must not be empty')).default([]),
+    tags: TagsSchema.default([]),
   })
   .superRefine((a, ctx) => uniqueLabels(a.memory_blocks, ctx));
 export type CreateAgentInput = z.input<typeof CreateAgentSchema>;
@@ -81,20 +129,23 @@ export const UpdateAgentSchema = z
   .object({
     name: AgentNameSchema.optional(),
     system: z.string().min(1, 'must not be empty').optional(),
-    description: z.string().optional(),
+    description: DescriptionSchema.optional(),
     llm_config: LlmConfigSchema.optional(),
     embedding_config: EmbeddingConfigSchema.optional(),
     tools: z.array(ToolNameSchema).optional(),
-    tags: z.array(z.string().min(1, 'must not be empty')).optional(),
+    tags: TagsSchema.optional(),
   })
   .strict();
 export type UpdateAgentInput = z.input<typeof UpdateAgentSchema>;
 
 export const UpdateBlockSchema = z
   .object({
-    value: z.string().optional(),
-    limit: z.number().int('must be an integer').positive('must be positive').optional(),
-    description: z.string().optional(),
+    value: z
+      .string()
+      .refine((v) => charLength(v) <= MAX_BLOCK_LIMIT, `must be at most ${MAX_BLOCK_LIMIT} characters (the largest block limit)`)
+      .optional(),
+    limit: blockLimit.optional(),
+    description: DescriptionSchema.optional(),
     read_only: z.boolean().optional(),
   })
   .strict();

@@ -34,6 +34,12 @@ export function newId(prefix: IdPrefix): string {
 export const AgentIdSchema = idSchema(IdPrefix.Agent);
 export const MessageIdSchema = idSchema(IdPrefix.Message);
 
+/** How callers name an agent: its id (`agent-<uuid>`) or its unique name. */
+export const AgentRefSchema = z
+  .string({ error: 'must be a string: an agent id (agent-<uuid>) or name' })
+  .min(1, 'must not be empty: an agent id (agent-<uuid>) or name')
+  .max(200, 'must be at most 200 characters: an agent id (agent-<uuid>) or name');
+
 /** Workflow id of an agent's entity workflow. */
 export function agentWorkflowId(agentId: string): string {
   return `agent/${agentId}`;

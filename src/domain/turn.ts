@@ -64,6 +64,8 @@ export interface TurnResult {
 
 export const AgentWorkflowInputSchema = z.object({
   agentId: AgentIdSchema,
+  /** The agent's name when the run started (or was last renamed), for the UI. */
+  agentName: z.string().optional(),
   /** Turns answered by earlier runs of this workflow (carried over continue-as-new). */
   turnsCompleted: z.number().int().nonnegative().default(0),
   /** Turns that failed in earlier runs (carried over continue-as-new). */

@@ -10,6 +10,7 @@ import { searchMessages } from '../db/message-store.ts';
 import { insertPassage, searchPassages } from '../db/passage-store.ts';
 import type { Queryable } from '../db/pool.ts';
 import { toLettaMessages } from '../domain/letta-message.ts';
+import { charLength, storableText } from '../domain/validation.ts';
 import { ToolError, toParametersSchema, type ToolParameters } from './define-tool.ts';
 
 export interface MemoryToolContext {
@@ -31,7 +32,7 @@ function memoryTool<P extends ToolParameters>(t: Omit<MemoryTool<P>, 'jsonSchema
   return { ...t, jsonSchema: toParametersSchema(t.parameters) };
 }
 
-const label = z.string().describe('Label of the memory block to edit, e.g. "human" or "persona".');
+const label = storableText().describe('Label of the memory block to edit, e.g. "human" or "persona".');
 
 async function editableBlock(ctx: MemoryToolContext, blockLabel: string): Promise<Block> {
   const block = await lockBlock(ctx.tx, ctx.agentId, blockLabel);
@@ -40,15 +41,17 @@ async function editableBlock(ctx: MemoryToolContext, blockLabel: string): Promis
   return block;
 }
 
+/** Limits count characters (code points), as people and the block's limit do. */
 async function saveBlock(ctx: MemoryToolContext, block: Block, value: string): Promise<string> {
-  if (value.length > block.limit) {
+  const chars = charLength(value);
+  if (chars > block.limit) {
     throw new ToolError(
-      `Edit failed: Exceeds ${block.limit} character limit (requested ${value.length}) for block "${block.label}". ` +
+      `Edit failed: Exceeds ${block.limit} character limit (requested ${chars}) for block "${block.label}". ` +
         'Shorten the content or replace older text first.',
     );
   }
   await writeBlock(ctx.tx, block.id, { value });
-  return `Memory block "${block.label}" updated (${value.length}/${block.limit} characters).`;
+  return `Memory block "${block.label}" updated (${chars}/${block.limit} characters).`;
 }
 
 const LINE_NUMBER_PREFIX = /^\s*\d+→/m;
@@ -56,7 +59,7 @@ const LINE_NUMBER_PREFIX = /^\s*\d+→/m;
 export const coreMemoryAppend = memoryTool({
   name: 'core_memory_append',
   description: 'Append to the contents of a core memory block. Content is added on a new line.',
-  parameters: z.object({ label, content: z.string().describe('Content to append. All unicode is supported.') }),
+  parameters: z.object({ label, content: storableText().describe('Content to append. All unicode is supported.') }),
   async execute({ label: l, content }, ctx) {
     const block = await editableBlock(ctx, l);
     return saveBlock(ctx, block, block.value === '' ? content : `${block.value}\n${content}`);
@@ -68,8 +71,8 @@ export const coreMemoryReplace = memoryTool({
   description: 'Replace the contents of a core memory block. To delete memories, use an empty string for new_content.',
   parameters: z.object({
     label,
-    old_content: z.string().min(1).describe('String to replace. Must be an exact match.'),
-    new_content: z.string().describe('Content to write to the memory.'),
+    old_content: storableText().min(1).describe('String to replace. Must be an exact match.'),
+    new_content: storableText().describe('Content to write to the memory.'),
   }),
   async execute({ label: l, old_content, new_content }, ctx) {
     const block = await editableBlock(ctx, l);
@@ -87,8 +90,8 @@ export const memoryReplace = memoryTool({
     'Do not include line-number prefixes.',
   parameters: z.object({
     label,
-    old_string: z.string().min(1).describe('The text to replace (must match exactly once).'),
-    new_string: z.string().describe('The new text to insert in place of old_string.'),
+    old_string: storableText().min(1).describe('The text to replace (must match exactly once).'),
+    new_string: storableText().describe('The new text to insert in place of old_string.'),
   }),
   async execute({ label: l, old_string, new_string }, ctx) {
     if (LINE_NUMBER_PREFIX.test(old_string) || LINE_NUMBER_PREFIX.test(new_string)) {
@@ -107,7 +110,7 @@ export const memoryInsert = memoryTool({
   description: 'Insert text at a specific line in a memory block (0 = top, -1 = end).',
   parameters: z.object({
     label,
-    new_string: z.string().describe('The text to insert.'),
+    new_string: storableText().describe('The text to insert.'),
     insert_line: z.number().int().min(-1).default(-1).describe('Line number after which to insert; 0 inserts at the top, -1 at the end.'),
   }),
   async execute({ label: l, new_string, insert_line }, ctx) {
@@ -126,8 +129,8 @@ export const archivalMemoryInsert = memoryTool({
   name: 'archival_memory_insert',
   description: 'Add information to long-term archival memory for later search.',
   parameters: z.object({
-    content: z.string().min(1).describe('Content to write to the memory.'),
-    tags: z.array(z.string()).optional().describe('Optional tags to categorize the memory.'),
+    content: storableText().min(1).describe('Content to write to the memory.'),
+    tags: z.array(storableText()).optional().describe('Optional tags to categorize the memory.'),
   }),
   async execute({ content, tags }, ctx) {
     const passage = await insertPassage(ctx.tx, { agentId: ctx.agentId, text: content, tags: tags ?? [], sourceKey: ctx.callKey });
@@ -139,8 +142,8 @@ export const archivalMemorySearch = memoryTool({
   name: 'archival_memory_search',
   description: 'Search archival memory (full-text). Returns the best matching passages.',
   parameters: z.object({
-    query: z.string().min(1).describe('What to search for.'),
-    tags: z.array(z.string()).optional(),
+    query: storableText().min(1).describe('What to search for.'),
+    tags: z.array(storableText()).optional(),
     tag_match_mode: z.enum(['any', 'all']).default('any'),
     top_k: z.number().int().min(1).max(100).default(10),
     start_datetime: z.string().datetime({ offset: true }).optional(),
@@ -163,7 +166,7 @@ export const conversationSearch = memoryTool({
   name: 'conversation_search',
   description: 'Search earlier messages of this conversation (recall memory), newest first.',
   parameters: z.object({
-    query: z.string().optional().describe('Text to look for; omit to list recent messages.'),
+    query: storableText().optional().describe('Text to look for; omit to list recent messages.'),
     roles: z.array(z.enum(['assistant', 'user', 'tool'])).optional(),
     limit: z.number().int().min(1).max(100).default(5),
     start_date: z.string().datetime({ offset: true }).optional(),

@@ -201,6 +201,15 @@ describe('memloom CLI', () => {
     assert.equal(shown.status?.turnsCompleted, 2);
   });
 
+  test('agent create warns about a tool no worker has registered, and not about one a worker has', async () => {
+    const unknown = await memloom('agent', 'create', '--name', 'cli-tools-a', ...model, '--tool', 'no_such_tool');
+    assert.equal(unknown.code, 0, unknown.stderr);
+    assert.match(unknown.stderr, /warning: no worker has registered "no_such_tool"/);
+    const known = await memloom('agent', 'create', '--name', 'cli-tools-b', ...model, '--tool', 'roll_dice');
+    assert.equal(known.code, 0, known.stderr);
+    assert.doesNotMatch(known.stderr, /warning/);
+  });
+
   test('a failed turn: send prints the error, a resend the same error, turn show the record, send --retry the answer', async () => {
     const messageId = `message-${randomUUID()}`;
     stack.model.enqueue({ kind: 'error', status: 401 });

@@ -1,0 +1,225 @@
+/**
+ * Every public SDK method validates its input at the edge: bad input is a ValidationError whose
+ * issues name the field, and nothing is written (row counts and versions stay the same).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { MemloomClient } from '../../src/client/memloom-client.ts';
+import { ValidationError } from '../../src/domain/errors.ts';
+import { coreMemoryAppend } from '../../src/tools/memory-tools.ts';
+import { startTestStack } from '../helpers/stack.ts';
+
+const stack = await startTestStack({ startWorker: false });
+const { client, db } = stack;
+
+const NUL = 'a\u0000b';
+const LONE = 'a\uD800b';
+
+/** Everything a bad call could have written. */
+async function snapshot(): Promise<Record<string, unknown>> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT (SELECT count(*)::int FROM agents) AS agents,
+            (SELECT max(updated_at) FROM agents) AS agents_updated,
+            (SELECT count(*)::int FROM blocks) AS blocks,
+            (SELECT coalesce(sum(version), 0)::int FROM blocks) AS block_versions,
+            (SELECT count(*)::int FROM agent_blocks) AS agent_blocks,
+            (SELECT count(*)::int FROM messages) AS messages,
+            (SELECT count(*)::int FROM passages) AS passages,
+            (SELECT count(*)::int FROM turns) AS turns,
+            (SELECT count(*)::int FROM settings) AS settings`,
+  );
+  return rows[0]!;
+}
+
+await client.createAgent({
+  name: 'narrow',
+  memory_blocks: [{ label: 'human', value: 'Bob', limit: 100 }],
+  llm_config: stack.llmConfig,
+});
+await client.createAgent({
+  name: 'wide',
+  memory_blocks: [{ label: 'notes', value: '', limit: 100_000 }],
+  llm_config: { ...stack.llmConfig, context_window: 128_000 },
+});
+
+/** [method, what is wrong, the call, the issue path it must name, and optionally its message]. */
+type Case = [string, string, () => Promise<unknown>, string, RegExp?];
+
+const llm = stack.llmConfig;
+const c = client as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+const call = (method: string, ...args: unknown[]) => () => c[method]!.apply(client, args);
+
+const CASES: Case[] = [
+  ['createAgent', 'NUL in name', call('createAgent', { name: NUL, llm_config: llm }), 'name', /NUL/],
+  ['createAgent', 'lone surrogate in name', call('createAgent', { name: LONE, llm_config: llm }), 'name', /lone surrogate \\uD800 at character 2/],
+  ['createAgent', 'name not a string', call('createAgent', { name: 42, llm_config: llm }), 'name'],
+  ['createAgent', 'name too long', call('createAgent', { name: 'x'.repeat(101), llm_config: llm }), 'name'],
+  ['createAgent', 'NUL in a block value', call('createAgent', { name: 'b1', memory_blocks: [{ label: 'human', value: NUL }], llm_config: llm }), 'memory_blocks.0.value', /NUL/],
+  ['createAgent', 'negative block limit', call('createAgent', { name: 'b2', memory_blocks: [{ label: 'human', limit: -1 }], llm_config: llm }), 'memory_blocks.0.limit'],
+  ['createAgent', 'NaN block limit', call('createAgent', { name: 'b3', memory_blocks: [{ label: 'human', limit: Number.NaN }], llm_config: llm }), 'memory_blocks.0.limit'],
+  ['createAgent', 'fractional block limit', call('createAgent', { name: 'b4', memory_blocks: [{ label: 'human', limit: 1.5 }], llm_config: llm }), 'memory_blocks.0.limit'],
+  [
+    'createAgent',
+    '5 MB block with a 5 MB limit',
+    call('createAgent', { name: 'b5', memory_blocks: [{ label: 'human', value: 'x'.repeat(5_000_000), limit: 5_000_000 }], llm_config: llm }),
+    'memory_blocks.0.limit',
+    /at most 200000 characters/,
+  ],
+  [
+    'createAgent',
+    'block limit over half the context window',
+    call('createAgent', { name: 'b6', memory_blocks: [{ label: 'human', limit: 100_000 }], llm_config: llm }),
+    'memory_blocks.0.limit',
+    /agent b6's context window is 8192 tokens, so a block limit may be at most 16384/,
+  ],
+  ['createAgent', 'tags not an array', call('createAgent', { name: 'b7', tags: 'team-a', llm_config: llm }), 'tags'],
+  ['createAgent', 'NUL in a tag', call('createAgent', { name: 'b8', tags: [NUL], llm_config: llm }), 'tags.0'],
+  ['createAgent', 'NaN context window', call('createAgent', { name: 'b9', llm_config: { ...llm, context_window: Number.NaN } }), 'llm_config.context_window'],
+  ['createAgent', 'NUL in the model name', call('createAgent', { name: 'b10', llm_config: { ...llm, model: NUL } }), 'llm_config.model'],
+  ['createAgent', 'no llm_config and no default', call('createAgent', { name: 'b11' }), 'llm_config', /setDefaultLlmConfig/],
+
+  ['listAgents', 'negative limit', call('listAgents', { limit: -1 }), 'limit'],
+  ['listAgents', 'NaN limit', call('listAgents', { limit: Number.NaN }), 'limit'],
+  ['listAgents', 'fractional limit', call('listAgents', { limit: 1.5 }), 'limit'],
+  ['listAgents', 'limit over 1000', call('listAgents', { limit: 5000 }), 'limit'],
+  ['listAgents', 'tags not an array', call('listAgents', { tags: 'team-a' }), 'tags'],
+  ['listAgents', 'NUL in name', call('listAgents', { name: NUL }), 'name'],
+
+  ['getAgent', 'empty', call('getAgent', ''), 'idOrName'],
+  ['getAgent', 'NUL', call('getAgent', NUL), 'idOrName', /NUL/],
+  ['getAgent', 'not a string', call('getAgent', 42), 'idOrName'],
+  ['getAgent', 'too long', call('getAgent', 'x'.repeat(201)), 'idOrName'],
+
+  ['updateAgent', 'NUL in name', call('updateAgent', 'narrow', { name: NUL }), 'name'],
+  ['updateAgent', 'lone surrogate in description', call('updateAgent', 'narrow', { description: LONE }), 'description'],
+  ['updateAgent', 'tags not an array', call('updateAgent', 'narrow', { tags: 'x' }), 'tags'],
+  ['updateAgent', 'unknown field', call('updateAgent', 'narrow', { colour: 'red' }), ''],
+  ['updateAgent', 'NUL in agent', call('updateAgent', NUL, { name: 'x' }), 'idOrName'],
+  [
+    'updateAgent',
+    'context window too small for a block limit',
+    call('updateAgent', 'wide', { llm_config: llm }),
+    'llm_config.context_window',
+    /too small for the block limits of "notes" \(100000\).*at most 16384/,
+  ],
+
+  ['deleteAgent', 'NUL', call('deleteAgent', NUL), 'idOrName'],
+  ['getMemory', 'lone surrogate', call('getMemory', LONE), 'idOrName'],
+
+  ['updateBlock', 'NUL in label', call('updateBlock', 'narrow', NUL, { value: 'x' }), 'label'],
+  ['updateBlock', 'NUL in value', call('updateBlock', 'narrow', 'human', { value: NUL }), 'value', /NUL/],
+  ['updateBlock', 'lone surrogate in value', call('updateBlock', 'narrow', 'human', { value: LONE }), 'value'],
+  ['updateBlock', 'negative limit', call('updateBlock', 'narrow', 'human', { limit: -1 }), 'limit'],
+  ['updateBlock', 'NaN limit', call('updateBlock', 'narrow', 'human', { limit: Number.NaN }), 'limit'],
+  ['updateBlock', 'limit over half the context window', call('updateBlock', 'narrow', 'human', { limit: 100_000 }), 'limit', /context window is 8192 tokens/],
+  ['updateBlock', '5 MB value', call('updateBlock', 'narrow', 'human', { value: 'x'.repeat(5_000_000) }), 'value'],
+  ['updateBlock', 'value over the limit (in characters)', call('updateBlock', 'narrow', 'human', { value: '😀'.repeat(101) }), 'value', /is 101 characters/],
+  ['updateBlock', 'value not a string', call('updateBlock', 'narrow', 'human', { value: 7 }), 'value'],
+
+  ['userMessage', 'NUL', call('userMessage', 'narrow', NUL), 'text', /NUL/],
+  ['userMessage', 'lone surrogate', call('userMessage', 'narrow', LONE), 'text', /lone surrogate/],
+  ['userMessage', 'not a string', call('userMessage', 'narrow', 42), 'text'],
+  [
+    'userMessage',
+    '100,000 characters to an 8,192-token agent',
+    call('userMessage', 'narrow', 'x'.repeat(100_000)),
+    'text',
+    /message is about 25000 tokens; agent narrow's context window is 8192 tokens, so a message may have at most 4096/,
+  ],
+  ['userMessage', 'negative maxSteps', call('userMessage', 'narrow', 'hi', { maxSteps: -1 }), 'maxSteps'],
+  ['userMessage', 'NaN maxSteps', call('userMessage', 'narrow', 'hi', { maxSteps: Number.NaN }), 'maxSteps'],
+  ['userMessage', 'bad messageId', call('userMessage', 'narrow', 'hi', { messageId: 'msg-1' }), 'messageId'],
+  ['userMessage', 'NUL in agent', call('userMessage', NUL, 'hi'), 'idOrName'],
+
+  ['retryTurn', 'bad message id', call('retryTurn', 'msg-1'), 'messageId'],
+  ['getTurn', 'NUL', call('getTurn', NUL), 'messageId'],
+  ['turnProgress', 'NUL', call('turnProgress', NUL), 'messageId'],
+  ['unregisteredTools', 'not an array', call('unregisteredTools', 'search_web'), 'tools'],
+  ['unregisteredTools', 'NUL in a name', call('unregisteredTools', ['ok', NUL]), 'tools.1'],
+
+  ['listMessages', 'negative limit', call('listMessages', 'narrow', { limit: -1 }), 'limit'],
+  ['listMessages', 'NaN limit', call('listMessages', 'narrow', { limit: Number.NaN }), 'limit'],
+  ['listMessages', 'fractional before', call('listMessages', 'narrow', { before: 1.5 }), 'before'],
+  ['listMessages', 'NUL in agent', call('listMessages', NUL), 'idOrName'],
+
+  ['insertArchivalMemory', 'NUL', call('insertArchivalMemory', 'narrow', NUL), 'text', /NUL/],
+  ['insertArchivalMemory', 'lone surrogate', call('insertArchivalMemory', 'narrow', LONE), 'text'],
+  ['insertArchivalMemory', 'too long', call('insertArchivalMemory', 'narrow', 'x'.repeat(200_001)), 'text'],
+  ['insertArchivalMemory', 'tags not an array', call('insertArchivalMemory', 'narrow', 'note', 'tag'), 'tags'],
+  ['insertArchivalMemory', 'NUL in a tag', call('insertArchivalMemory', 'narrow', 'note', [NUL]), 'tags.0'],
+  ['insertArchivalMemory', 'empty tag', call('insertArchivalMemory', 'narrow', 'note', ['']), 'tags.0'],
+
+  ['searchArchivalMemory', 'negative topK', call('searchArchivalMemory', 'narrow', 'x', -1), 'topK'],
+  ['searchArchivalMemory', 'NaN topK', call('searchArchivalMemory', 'narrow', 'x', Number.NaN), 'topK'],
+  ['searchArchivalMemory', 'fractional topK', call('searchArchivalMemory', 'narrow', 'x', 2.5), 'topK'],
+  ['searchArchivalMemory', 'NUL in query', call('searchArchivalMemory', 'narrow', NUL), 'query'],
+  ['searchArchivalMemory', 'query not a string', call('searchArchivalMemory', 'narrow', 42), 'query'],
+
+  ['getUsage', 'empty', call('getUsage', ''), 'idOrName'],
+  ['getStatus', 'NUL', call('getStatus', NUL), 'idOrName'],
+
+  ['setDefaultLlmConfig', 'NUL in model', call('setDefaultLlmConfig', { model: NUL, context_window: 8192 }), 'llm_config.model'],
+  ['setDefaultLlmConfig', 'negative context window', call('setDefaultLlmConfig', { model: 'm', context_window: -1 }), 'llm_config.context_window'],
+  ['setDefaultEmbeddingConfig', 'NaN dim', call('setDefaultEmbeddingConfig', { embedding_model: 'e', embedding_dim: Number.NaN }), 'embedding_config.embedding_dim'],
+  ['setDefaultEmbeddingConfig', 'lone surrogate in model', call('setDefaultEmbeddingConfig', { embedding_model: LONE, embedding_dim: 8 }), 'embedding_config.embedding_model'],
+];
+
+/** Methods that take no input, or only close the client. */
+const NO_INPUT = new Set(['constructor', 'close', 'getDefaultLlmConfig', 'getDefaultEmbeddingConfig']);
+
+describe('SDK input validation: a table of bad inputs per public method', () => {
+  test('every public method with input is in the table', () => {
+    const methods = Object.getOwnPropertyNames(MemloomClient.prototype).filter(
+      (m) => !NO_INPUT.has(m) && typeof (MemloomClient.prototype as unknown as Record<string, unknown>)[m] === 'function',
+    );
+    const covered = new Set(CASES.map(([method]) => method));
+    assert.deepEqual(methods.filter((m) => !covered.has(m)), [], 'methods without bad-input cases');
+  });
+
+  test('each bad input: ValidationError naming the field, and nothing written', async () => {
+    const before = await snapshot();
+    for (const [method, what, run, path, message] of CASES) {
+      const name = `${method}: ${what}`;
+      let caught: unknown;
+      await run().then(
+        () => assert.fail(`${name}: accepted`),
+        (e: unknown) => (caught = e),
+      );
+      assert.ok(caught instanceof ValidationError, `${name}: expected ValidationError, got ${String(caught)}`);
+      const issue = caught.issues.find((i) => i.path === path);
+      assert.ok(issue, `${name}: no issue at "${path}" in ${JSON.stringify(caught.issues)}`);
+      if (message) assert.match(issue.message, message, name);
+      assert.ok(path === '' || caught.message.includes(path), `${name}: the message names the field: ${caught.message}`);
+    }
+    assert.deepEqual(await snapshot(), before, 'nothing was written');
+  });
+});
+
+describe('sizes count characters, and lists are newest first', () => {
+  test('block limits count code points: 5 emoji fit a limit of 5, in the schema, the store and the memory tools', async () => {
+    const agent = await client.createAgent({
+      name: 'emoji',
+      memory_blocks: [{ label: 'human', value: '😀'.repeat(5), limit: 5 }, { label: 'notes', value: '', limit: 5 }],
+      llm_config: llm,
+    });
+    assert.equal(agent.blocks[0]?.value, '😀'.repeat(5));
+    const set = await client.updateBlock('emoji', 'human', { value: '🎉'.repeat(5) });
+    assert.equal(set.value, '🎉'.repeat(5));
+    const result = await coreMemoryAppend.execute({ label: 'notes', content: '😀'.repeat(5) }, { tx: db, agentId: agent.id, callKey: 'test/1/0/0' });
+    assert.equal(result, 'Memory block "notes" updated (5/5 characters).');
+  });
+
+  test('the caps are exact: a block limit of half the window is accepted, a message one token over half is not', async () => {
+    const block = await client.updateBlock('narrow', 'human', { limit: 16_384 });
+    assert.equal(block.limit, 16_384);
+    const tooBig = await client.userMessage('narrow', 'x'.repeat(4097 * 4)).catch((e: unknown) => e);
+    assert.ok(tooBig instanceof ValidationError, String(tooBig));
+    assert.match(tooBig.message, /about 4097 tokens.*at most 4096/);
+  });
+
+  test('listAgents returns the newest first; limit keeps the newest', async () => {
+    for (const name of ['first', 'second', 'third']) await client.createAgent({ name, llm_config: llm, tags: ['order'] });
+    assert.deepEqual((await client.listAgents({ tags: ['order'] })).map((a) => a.name), ['third', 'second', 'first']);
+    assert.deepEqual((await client.listAgents({ tags: ['order'], limit: 2 })).map((a) => a.name), ['third', 'second']);
+  });
+});
