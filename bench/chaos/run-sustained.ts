@@ -5,14 +5,12 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
-import { createClient } from '../../src/client/memloom-client.ts';
 import { startScriptedModelServer } from '../../src/dev/scripted-model-server.ts';
 import { agentWorkflowId, IdPrefix, newId } from '../../src/domain/ids.ts';
 import { auditTurns, chaosFigures, figuresRows, formatTable, problems, type ChaosFigures } from './audit.ts';
-import { openStack, type StackOptions } from './chaos-stack.ts';
+import { openStack, workersAndClient, type StackOptions } from './chaos-stack.ts';
 import { EditKind, flakyModel, marker } from './flaky-model.ts';
 import { sendUntilAnswered, type SentTurn } from './sender.ts';
-import { WorkerPool } from './worker-pool.ts';
 
 export interface SustainedOptions extends Omit<StackOptions, 'dynamicConfig' | 'temporalAddress'> {
   /** @default 300 */
@@ -54,20 +52,7 @@ export async function runSustained(o: SustainedOptions): Promise<SustainedResult
   const stack = await openStack({ ...o, dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': o.suggestContinueAsNew } });
   const model = flakyModel({ faults: {}, edits: EditKind.Archival, seed: 1 });
   const server = await startScriptedModelServer({ responder: model.responder });
-  const taskQueue = `memloom-sustained-${newId(IdPrefix.Message).slice(-12)}`;
-  const pool = new WorkerPool({
-    size: o.workers,
-    log,
-    env: {
-      TEMPORAL_ADDRESS: stack.temporalAddress,
-      DATABASE_URL: stack.databaseUrl,
-      MEMLOOM_TASK_QUEUE: taskQueue,
-      LLM_API_KEY: 'sk-chaos',
-      MEMLOOM_LOG_LEVEL: 'silent',
-      MEMLOOM_TEST_WORKFLOW_BUNDLE: stack.workflowBundle,
-    },
-  });
-  const client = await createClient({ temporalAddress: stack.temporalAddress, databaseUrl: stack.databaseUrl, taskQueue });
+  const { pool, client } = await workersAndClient(stack, 'memloom-sustained', o.workers, log);
   try {
     await pool.start();
     const agent = await client.createAgent({

@@ -17,15 +17,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
-import pg from 'pg';
 import { createClient, type MemloomClient } from '../../src/client/memloom-client.ts';
 import { createLogger } from '../../src/config/logger.ts';
-import { migrate } from '../../src/db/migrate.ts';
 import { createDb } from '../../src/db/pool.ts';
+import { createScratchDatabase } from './scratch-database.ts';
 import { TurnFailedError } from '../../src/domain/errors.ts';
 import { agentWorkflowId } from '../../src/domain/ids.ts';
 import type { LettaResponse } from '../../src/domain/letta-message.ts';
@@ -142,25 +140,6 @@ function fixedId(prefix: 'agent' | 'message', scenario: number, n: number): stri
   return `${prefix}-${String(scenario).padStart(8, '0')}-0000-4000-8000-${String(n).padStart(12, '0')}`;
 }
 
-async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `memloom_histories_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(ADMIN_DATABASE_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const cleanup = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-      await cleanup.connect();
-      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await cleanup.end();
-    },
-  };
-}
-
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -181,7 +160,7 @@ async function main(only: string[]): Promise<void> {
     uiPort: null,
     dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': SUGGEST_CONTINUE_AS_NEW_AT },
   });
-  const database = await createDatabase();
+  const database = await createScratchDatabase(ADMIN_DATABASE_URL, 'memloom_histories');
   const db = createDb({ connectionString: database.url });
   const model = await startScriptedModelServer();
   const config = { temporalAddress: server.address, databaseUrl: database.url, taskQueue: TASK_QUEUE };
@@ -189,7 +168,6 @@ async function main(only: string[]): Promise<void> {
   let worker: Awaited<ReturnType<typeof createMemloomWorker>> | undefined;
   const files: string[] = [];
   try {
-    await migrate(db);
     client = await createClient({ ...config, db });
     worker = await createMemloomWorker({ config, db, modelApiKey: 'sk-test', logger: createLogger('silent') });
     const running = worker.run();

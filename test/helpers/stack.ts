@@ -5,11 +5,10 @@
  */
 import { after } from 'node:test';
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { createClient, type MemloomClient } from '../../src/client/memloom-client.ts';
 import { createLogger } from '../../src/config/logger.ts';
-import { migrate } from '../../src/db/migrate.ts';
 import { createDb, type Db } from '../../src/db/pool.ts';
+import { createScratchDatabase } from './scratch-database.ts';
 import { startScriptedModelServer, type ScriptedModelServer } from '../../src/dev/scripted-model-server.ts';
 import type { ToolDefinition } from '../../src/tools/define-tool.ts';
 import { createMemloomWorker, type MemloomWorker } from '../../workers/agent-worker.ts';
@@ -20,23 +19,13 @@ const BUNDLE = process.env.MEMLOOM_TEST_WORKFLOW_BUNDLE;
 
 /** A fresh, migrated database; dropped when the test file ends. */
 export async function createTestDatabase(): Promise<{ url: string; db: Db }> {
-  const name = `memloom_test_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(ADMIN_DATABASE_URL);
-  url.pathname = `/${name}`;
-  const db = createDb({ connectionString: url.toString() });
-  await migrate(db);
+  const scratch = await createScratchDatabase(ADMIN_DATABASE_URL, 'memloom_test');
+  const db = createDb({ connectionString: scratch.url });
   after(async () => {
     await db.end().catch(() => undefined);
-    const cleanup = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-    await cleanup.connect();
-    await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await cleanup.end();
+    await scratch.drop();
   });
-  return { url: url.toString(), db };
+  return { url: scratch.url, db };
 }
 
 export interface TestStack {
