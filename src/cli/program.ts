@@ -12,6 +12,7 @@ import { messagesCommand, sendCommand, turnCommands } from './message-commands.t
 import { commanderOutput, printError } from './output.ts';
 import { workerCommand } from './worker-command.ts';
 import { devCommand } from './dev-command.ts';
+import { modelsCommands } from './model-commands.ts';
 
 const DESCRIPTION =
   'memloom: stateful LLM agents with persistent memory, in the style of Letta (MemGPT). ' +
@@ -69,6 +70,7 @@ export function buildProgram(options: ProgramOptions = {}): Command {
     .addCommand(turnCommands())
     .addCommand(memoryCommands())
     .addCommand(archivalCommands())
+    .addCommand(modelsCommands())
     .addHelpText('after', GETTING_STARTED);
   // addCommand() does not copy settings to subcommands: apply them to each
   for (const command of allCommands(program)) {

@@ -1,6 +1,8 @@
 /**
  * `memloom worker`: runs agent workflows and activities (model calls, memory, tools) until
- * SIGINT or SIGTERM, with the user tools of a module given by `--tools`.
+ * SIGINT or SIGTERM, with the user tools of a module given by `--tools`. A models file
+ * (`--models` or MEMLOOM_MODELS) is validated at start, its keys resolved; routing by it is not
+ * wired yet.
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -9,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { redactUrl } from '../client/errors.ts';
 import { loadConfig, readModelApiKey } from '../config/env.ts';
+import { loadModelsFile, resolveDeploymentKeys, type CheckedModels } from '../config/models-file.ts';
 import { ConfigError } from '../domain/errors.ts';
 import type { ToolDefinition } from '../tools/define-tool.ts';
 import { setAction } from './command-context.ts';
@@ -67,6 +70,8 @@ export interface WorkerInfo {
   modelEndpoint: string | null;
   modelApiKeySet: boolean;
   tools: string[];
+  /** The models file validated at start, with its groups and their deployment ids. */
+  models: { file: string; groups: { name: string; deployments: string[] }[] } | null;
 }
 
 function formatWorkerInfo(info: WorkerInfo): string {
@@ -76,6 +81,8 @@ function formatWorkerInfo(info: WorkerInfo): string {
     `  model endpoint: ${info.modelEndpoint ?? "none by default (agents' llm_config.model_endpoint)"}`,
     `  model API key:  ${info.modelApiKeySet ? 'set' : 'not set (LLM_API_KEY or OPENAI_API_KEY)'}`,
     `  user tools:     ${info.tools.length > 0 ? info.tools.join(', ') : 'none (pass --tools ./tools.ts)'}`,
+    `  models file:    ${info.models ? `${info.models.file} (validated; routing by it: not active yet)` : 'none (--models or MEMLOOM_MODELS)'}`,
+    ...(info.models ? [`  model groups:   ${info.models.groups.map((g) => `${g.name} (${g.deployments.join(', ')})`).join('; ')}`] : []),
     'Stop with Ctrl-C (SIGINT) or SIGTERM.',
   ].join('\n');
 }
@@ -88,14 +95,19 @@ export function workerCommand(): Command {
         'on the task queue until SIGINT or SIGTERM. Model keys come from LLM_API_KEY / OPENAI_API_KEY of this process.',
     )
     .option('--tools <module>', 'an ES/TypeScript module whose exports are defineTool(...) results (or a default array of them)')
-    .option('--workflow-bundle <file>', 'a prebuilt workflow bundle (bundleWorkflowCode) for a faster start');
+    .option('--workflow-bundle <file>', 'a prebuilt workflow bundle (bundleWorkflowCode) for a faster start')
+    .option(
+      '--models <file>',
+      'a LiteLLM config.yaml of model groups (env MEMLOOM_MODELS): validated at start, with its os.environ/ keys; routing by it is not active yet',
+    );
   addJsonOption(command);
   command.addHelpText(
     'after',
     `
 Examples:
   $ LLM_BASE_URL=http://localhost:4000 LLM_API_KEY=sk-... memloom worker
-  $ memloom worker --tools ./my-tools.ts --task-queue memloom-prod`,
+  $ memloom worker --tools ./my-tools.ts --task-queue memloom-prod
+  $ memloom worker --models ./config.yaml        # check it first: memloom models check ./config.yaml`,
   );
   return setAction(command, async (ctx, _args, options) => {
     const cwd = process.cwd();
@@ -103,6 +115,8 @@ Examples:
     const bundle = typeof options.workflowBundle === 'string' ? resolve(cwd, options.workflowBundle) : undefined;
     if (bundle !== undefined && !existsSync(bundle)) throw new ConfigError(`--workflow-bundle: no such file: ${bundle}`);
     const config = loadConfig(ctx.overrides);
+    const modelsFile = typeof options.models === 'string' ? options.models : config.modelsFile;
+    const models = modelsFile !== undefined ? await checkModelsAtStart(modelsFile) : null;
     // loaded on use: the worker SDK and its native runtime are only needed by this command
     const { createMemloomWorker } = await import('../../workers/agent-worker.ts');
     const worker = await createMemloomWorker({
@@ -118,6 +132,10 @@ Examples:
       modelEndpoint: config.llmBaseUrl ? redactUrl(config.llmBaseUrl) : null,
       modelApiKeySet: readModelApiKey() !== undefined,
       tools: tools.map((t) => t.name),
+      models: models && {
+        file: models.source,
+        groups: models.config.groups.map((g) => ({ name: g.name, deployments: g.deployments.map((d) => d.id) })),
+      },
     };
     // the result document goes to stdout with --json; people read the banner on stderr
     if (ctx.mode.json) printResult(ctx.mode, info, formatWorkerInfo);
@@ -135,4 +153,14 @@ Examples:
     }
     if (!ctx.mode.json) writeErr('memloom worker stopped');
   });
+}
+
+/**
+ * Loads the models file and resolves its keys, so that a bad file or a missing os.environ/
+ * variable fails the worker at start. The keys are not kept: routing by the file is not wired yet.
+ */
+async function checkModelsAtStart(file: string): Promise<CheckedModels> {
+  const models = await loadModelsFile(file);
+  resolveDeploymentKeys(models.config);
+  return models;
 }

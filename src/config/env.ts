@@ -29,6 +29,7 @@ const EnvSchema = z.object({
   MEMLOOM_ACTIVITY_CONCURRENCY: optionalString,
   MEMLOOM_DB_POOL_SIZE: optionalString,
   MEMLOOM_AGENT_IDLE_TIMEOUT: optionalString,
+  MEMLOOM_MODELS: optionalString,
 });
 
 /** Where memloom's services are, resolved once from options over environment over defaults. */
@@ -64,6 +65,11 @@ export interface MemloomConfig {
    * (MEMLOOM_AGENT_IDLE_TIMEOUT: `90s`, `30m`, `1h`, or milliseconds). @default 3600000 (1 h)
    */
   agentIdleTimeoutMs: number;
+  /**
+   * A LiteLLM config.yaml of model groups (MEMLOOM_MODELS), validated by the worker at start
+   * (`loadModelsFile` in ./models-file.ts).
+   */
+  modelsFile: string | undefined;
 }
 
 export const DEFAULT_CONFIG = {
@@ -106,6 +112,7 @@ export function loadConfig(options: Partial<MemloomConfig> = {}, env: Env = proc
       e.MEMLOOM_AGENT_IDLE_TIMEOUT === undefined
         ? DEFAULT_CONFIG.agentIdleTimeoutMs
         : parseDuration(e.MEMLOOM_AGENT_IDLE_TIMEOUT, 'MEMLOOM_AGENT_IDLE_TIMEOUT'),
+    modelsFile: e.MEMLOOM_MODELS,
     ...defined,
   };
 }
