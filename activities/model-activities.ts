@@ -9,7 +9,7 @@ import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/reso
 import { getBlocks } from '../src/db/agent-store.ts';
 import { findPublishedTools } from '../src/db/tool-store.ts';
 import { findTurnMessage, insertMessageOnce, loadRecentMessages } from '../src/db/message-store.ts';
-import { recordUsage, stepUsage } from '../src/db/usage-store.ts';
+import { recordUsage, stepUsage, type UsageRecord, type UsageServedBy } from '../src/db/usage-store.ts';
 import { messageBudget, selectContext } from '../src/domain/context-window.ts';
 import { RETRYABLE_MODEL_ERRORS } from '../src/domain/errors.ts';
 import type { Usage } from '../src/domain/letta-message.ts';
@@ -19,6 +19,7 @@ import type { CallModelResult, StepKey } from '../src/domain/turn.ts';
 import { streamIdleTimeoutMs } from '../src/domain/llm-config.ts';
 import { streamChatCompletion, type StreamProgress } from '../src/llm/chat-completion.ts';
 import { classifyModelError } from '../src/llm/error-classification.ts';
+import { proxyMetaOfError, type ProxyCallMeta } from '../src/llm/litellm-metadata.ts';
 import { estimateMessageTokens, estimateTokens } from '../src/llm/token-count.ts';
 import type { ToolRegistry } from '../src/tools/registry.ts';
 import { loadAgentOrFail, type ActivityDeps } from './activity-deps.ts';
@@ -92,6 +93,23 @@ function stepResult(
 
 const NO_USAGE: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 
+/**
+ * The usage fields a LiteLLM proxy's report fills in: the deployment that answered (its id, else
+ * the endpoint called), the group that served it, and the proxy's cost.
+ */
+function servedBy(endpoint: string, meta: ProxyCallMeta | null | undefined): Pick<UsageRecord, 'deployment'> & UsageServedBy {
+  return {
+    deployment: meta?.modelId ?? endpoint,
+    endpoint,
+    modelGroupServed: meta?.modelGroup ?? null,
+    apiBase: meta?.apiBase ?? null,
+    callId: meta?.callId ?? null,
+    attemptedRetries: meta?.attemptedRetries ?? null,
+    attemptedFallbacks: meta?.attemptedFallbacks ?? null,
+    cost: meta?.cost ?? null,
+  };
+}
+
 export function createModelActivities(deps: ActivityDeps) {
   const { db, tools, models, logger } = deps;
 
@@ -145,7 +163,6 @@ export function createModelActivities(deps: ActivityDeps) {
       step,
       attempt: ctx.info.attempt,
       modelGroup: llm.model,
-      deployment: baseUrl,
     };
     const started = Date.now();
     // heartbeat details: the stream's progress, so a stuck call is visible in `describe`
@@ -161,6 +178,8 @@ export function createModelActivities(deps: ActivityDeps) {
           tools: toolSchemas,
           temperature: llm.temperature,
           maxTokens: llm.max_tokens,
+          // a LiteLLM proxy with a database attributes spend per agent
+          user: agentId,
         },
         {
           signal: ctx.cancellationSignal,
@@ -174,7 +193,15 @@ export function createModelActivities(deps: ActivityDeps) {
     } catch (error) {
       if (ctx.cancellationSignal.aborted) throw error;
       const failure = classifyModelError(error, { hasApiKey: models.hasApiKey, baseUrl, modelGroup: llm.model });
-      await recordUsage(db, { ...usageBase, promptTokens: 0, completionTokens: 0, totalTokens: 0, latencyMs: Date.now() - started, outcome: failure.type });
+      await recordUsage(db, {
+        ...usageBase,
+        ...servedBy(baseUrl, proxyMetaOfError(error)),
+        promptTokens: 0,
+        completionTokens: 0,
+        totalTokens: 0,
+        latencyMs: Date.now() - started,
+        outcome: failure.type,
+      });
       logger.warn({ agentId, turnId, step, attempt: ctx.info.attempt, type: failure.type, status: failure.status }, 'model call failed');
       throw ApplicationFailure.create({
         type: failure.type,
@@ -208,6 +235,7 @@ export function createModelActivities(deps: ActivityDeps) {
       });
       await recordUsage(tx, {
         ...usageBase,
+        ...servedBy(baseUrl, answer.meta),
         promptTokens: usage.prompt_tokens,
         completionTokens: usage.completion_tokens,
         totalTokens: usage.total_tokens,

@@ -170,7 +170,7 @@ function listCommand(): Command {
 function showCommand(): Command {
   const command = new Command('show')
     .summary('show an agent, its memory and its workflow status')
-    .description("Show an agent: its llm_config, tools, tags, memory blocks and what its workflow is doing now.")
+    .description("Show an agent: its llm_config, tools, tags, memory blocks, what its workflow is doing now, and its model usage (calls, tokens, cost when the endpoint reports it).")
     .argument('<agent>', 'agent id (agent-...) or name');
   addJsonOption(command);
   command.addHelpText('after', '\nExamples:\n  $ memloom agent show my-assistant\n  $ memloom agent show agent-0d6f... --json');
@@ -178,8 +178,8 @@ function showCommand(): Command {
     const ref = agentArg(idOrName);
     const client = await ctx.client();
     const agent = await client.getAgent(ref);
-    const status = await client.getStatus(agent.id);
-    printResult(ctx.mode, { ...agent, status }, (a) => formatAgent(a, a.status));
+    const [status, usage] = await Promise.all([client.getStatus(agent.id), client.getUsage(agent.id)]);
+    printResult(ctx.mode, { ...agent, status, usage }, (a) => formatAgent(a, a.status, a.usage));
   });
 }
 

@@ -8,6 +8,7 @@ import type { LettaMessage, LettaResponse } from '../domain/letta-message.ts';
 import type { LlmConfig } from '../domain/llm-config.ts';
 import type { AgentWorkflowStatus } from '../domain/turn.ts';
 import type { TurnDetails } from '../client/memloom-client.ts';
+import type { UsageTotals } from '../db/usage-store.ts';
 
 /** Tool returns longer than this are cut in text output (`--json` has them whole). */
 const TOOL_RETURN_PREVIEW = 500;
@@ -81,7 +82,13 @@ function field(name: string, value: string): string {
   return `${`${name}:`.padEnd(13)}${value}`;
 }
 
-export function formatAgent(a: AgentState, status?: AgentWorkflowStatus | null): string {
+/** Model calls, tokens and (when the endpoint reported it, e.g. a LiteLLM proxy) cost. */
+export function formatUsage(u: UsageTotals): string {
+  const cost = u.cost === null ? '' : ` · $${u.cost.toFixed(4)}`;
+  return `${u.calls} model calls · tokens ${u.total_tokens} (prompt ${u.prompt_tokens}, completion ${u.completion_tokens})${cost}`;
+}
+
+export function formatAgent(a: AgentState, status?: AgentWorkflowStatus | null, usage?: UsageTotals): string {
   const lines = [
     field('id', a.id),
     field('name', a.name),
@@ -91,6 +98,7 @@ export function formatAgent(a: AgentState, status?: AgentWorkflowStatus | null):
     field('tools', a.tools.length > 0 ? a.tools.join(', ') : '(none)'),
     field('tags', a.tags.length > 0 ? a.tags.join(', ') : '(none)'),
     ...(status !== undefined ? [field('status', formatStatus(status))] : []),
+    ...(usage !== undefined ? [field('usage', formatUsage(usage))] : []),
     field('created', a.created_at),
     field('system', indent(a.system)),
     'memory:',

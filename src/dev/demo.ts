@@ -169,7 +169,7 @@ export async function runDemo(argv: string[]): Promise<void> {
       out(`  [${block.label}] ${block.value.split('\n').join(' | ') || '(empty)'}  (${block.value.length}/${block.limit} chars)`);
     }
     const usage = await client.getUsage(agent.id);
-    out(`token usage of this agent so far: ${usage.total_tokens} (prompt ${usage.prompt_tokens}, completion ${usage.completion_tokens}) over ${usage.calls} model calls`);
+    out(`token usage of this agent so far: ${usage.total_tokens} (prompt ${usage.prompt_tokens}, completion ${usage.completion_tokens}) over ${usage.calls} model calls${usage.cost === null ? '' : `, $${usage.cost.toFixed(4)}`}`);
     const link = workflowUrl(stack.info, agentWorkflowId(agent.id));
     out();
     if (stack.reused) {

@@ -179,7 +179,11 @@ function resolveReply(step: ReplyStep, request: ChatRequest, nextToolCallId: () 
   };
 }
 
-function sendReply(res: ServerResponse, request: ChatRequest, reply: CompletionReply): void {
+/** What a reply step adds as a LiteLLM proxy would: its headers, and its cost in the usage. */
+type ProxyExtras = { headers: Record<string, string>; cost: number | undefined };
+
+function sendReply(res: ServerResponse, request: ChatRequest, reply: CompletionReply, extras: ProxyExtras): void {
+  const costed = <T extends object>(usage: T): T => (extras.cost === undefined ? usage : { ...usage, cost: extras.cost });
   if (request.stream !== true) {
     const toolCalls = reply.toolCalls.map(({ id, name, arguments: args }) => ({ id, type: 'function', function: { name, arguments: args } }));
     const message = {
@@ -190,11 +194,17 @@ function sendReply(res: ServerResponse, request: ChatRequest, reply: CompletionR
     };
     const { id, created, model, usage } = reply;
     const choices = [{ index: 0, message, finish_reason: reply.finishReason, logprobs: null }];
-    return sendJson(res, 200, { id, object: 'chat.completion', created, model, choices, usage });
+    const headers = extras.cost === undefined ? extras.headers : { ...extras.headers, 'x-litellm-response-cost': String(extras.cost) };
+    return sendJson(res, 200, { id, object: 'chat.completion', created, model, choices, usage: costed(usage) }, headers);
   }
   const streamOptions = request['stream_options'] as { include_usage?: unknown } | undefined;
+  // writeHead (in startEventStream) merges these in
+  for (const [name, value] of Object.entries(extras.headers)) res.setHeader(name, value);
   startEventStream(res);
-  for (const chunk of completionChunks(reply, streamOptions?.include_usage === true)) writeEvent(res, chunk);
+  for (const chunk of completionChunks(reply, streamOptions?.include_usage === true)) {
+    // the usage chunk is the last one: LiteLLM puts the call's cost there
+    writeEvent(res, 'usage' in chunk && chunk['usage'] !== undefined ? { ...chunk, usage: costed(chunk['usage'] as object) } : chunk);
+  }
   writeEvent(res, '[DONE]');
   res.end();
 }
@@ -227,7 +237,7 @@ function sendStall(res: ServerResponse, request: ChatRequest, step: Extract<Scri
 function sendStep(res: ServerResponse, request: ChatRequest, step: ScriptedStep, nextToolCallId: () => string): void {
   switch (step.kind) {
     case 'reply':
-      return sendReply(res, request, resolveReply(step, request, nextToolCallId));
+      return sendReply(res, request, resolveReply(step, request, nextToolCallId), { headers: step.headers ?? {}, cost: step.cost });
     case 'error': {
       const headers: Record<string, string> = { ...step.headers };
       if (step.retryAfter !== undefined) headers['Retry-After'] = String(step.retryAfter);

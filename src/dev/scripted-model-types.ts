@@ -27,6 +27,17 @@ export type ScriptedStep =
       finishReason?: 'stop' | 'tool_calls' | 'length';
       /** @default estimated from characters / 4 */
       usage?: { prompt_tokens?: number; completion_tokens?: number };
+      /**
+       * Response headers, sent on streaming and non-streaming answers alike, e.g. LiteLLM's
+       * `x-litellm-model-id` or `x-litellm-attempted-fallbacks` to act as a proxy. @default none
+       */
+      headers?: Record<string, string>;
+      /**
+       * Cost in USD, as a LiteLLM proxy reports it: `usage.cost` in the final usage chunk of a
+       * stream (sent when the request asks for usage), `usage.cost` and the
+       * `x-litellm-response-cost` header on a non-streaming answer. @default none
+       */
+      cost?: number;
       /** Wait before answering (for streaming: before the first byte). @default 0 */
       delayMs?: number;
     }

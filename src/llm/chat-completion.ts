@@ -15,6 +15,7 @@ import type { Usage } from '../domain/letta-message.ts';
 import type { StoredToolCall } from '../domain/stored-message.ts';
 import { DEFAULT_STREAM_IDLE_TIMEOUT_MS } from '../domain/timeouts.ts';
 import { StreamIdleTimeoutError, StreamIncompleteError } from './error-classification.ts';
+import { readProxyMeta, type ProxyCallMeta } from './litellm-metadata.ts';
 
 export interface ChatCallParams {
   model: string;
@@ -22,6 +23,11 @@ export interface ChatCallParams {
   tools: ChatCompletionTool[];
   temperature?: number | undefined;
   maxTokens?: number | undefined;
+  /**
+   * Sent as the request's `user`: a LiteLLM proxy with a database attributes spend (and end-user
+   * budgets) to it. memloom sends the agent id.
+   */
+  user?: string | undefined;
 }
 
 export interface ChatCallResult {
@@ -31,6 +37,11 @@ export interface ChatCallResult {
   finishReason: 'stop' | 'tool_calls' | 'length' | 'content_filter' | 'unknown';
   /** As reported by the endpoint; null if it sent none. */
   usage: Usage | null;
+  /**
+   * What a LiteLLM proxy reported about the call (deployment, served group, retries, cost); all
+   * null from a plain endpoint. Optional for results built elsewhere.
+   */
+  meta?: ProxyCallMeta | undefined;
 }
 
 interface ToolCallAccumulator {
@@ -95,12 +106,16 @@ export async function streamChatCompletion(client: OpenAI, params: ChatCallParam
     ...(params.tools.length > 0 ? { tools: params.tools, tool_choice: 'auto' as const } : {}),
     ...(params.temperature !== undefined ? { temperature: params.temperature } : {}),
     ...(params.maxTokens !== undefined ? { max_tokens: params.maxTokens } : {}),
+    ...(params.user !== undefined ? { user: params.user } : {}),
   };
   const watchdog = idleWatchdog(idleTimeoutMs, options.signal);
   const acc = new CompletionAccumulator();
   watchdog.touch();
+  let headers: Headers | undefined;
   try {
-    const stream = await client.chat.completions.create(body, { signal: watchdog.signal });
+    // withResponse: the proxy's headers (LiteLLM sends them on streams too) along with the stream
+    const { data: stream, response } = await client.chat.completions.create(body, { signal: watchdog.signal }).withResponse();
+    headers = response.headers;
     // an abort mid-stream ends this loop quietly (the SDK's choice): `fired` tells it apart
     for await (const chunk of stream) {
       watchdog.touch();
@@ -114,7 +129,7 @@ export async function streamChatCompletion(client: OpenAI, params: ChatCallParam
     watchdog.stop();
   }
   if (watchdog.fired) throw new StreamIdleTimeoutError(idleTimeoutMs, acc.chunks);
-  return acc.result();
+  return { ...acc.result(), meta: readProxyMeta(headers, acc.cost) };
 }
 
 /** Accumulates the chunks of one streamed completion into a {@link ChatCallResult}. */
@@ -124,6 +139,8 @@ class CompletionAccumulator {
   #reasoning = '';
   #finishReason: string | null = null;
   #usage: Usage | null = null;
+  /** LiteLLM's `usage.cost` of the last usage chunk (not part of OpenAI's type). */
+  cost: unknown = undefined;
   readonly #calls = new Map<number, ToolCallAccumulator>();
 
   add(chunk: ChatCompletionChunk): void {
@@ -134,6 +151,8 @@ class CompletionAccumulator {
         completion_tokens: chunk.usage.completion_tokens,
         total_tokens: chunk.usage.total_tokens,
       };
+      const { cost } = chunk.usage as typeof chunk.usage & { cost?: unknown };
+      if (cost !== undefined) this.cost = cost;
     }
     const choice = chunk.choices[0];
     if (!choice) return;

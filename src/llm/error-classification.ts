@@ -221,16 +221,33 @@ function header(headers: HeaderBag, name: string): string | undefined {
   return record[name] ?? record[name.toLowerCase()] ?? undefined;
 }
 
-/** Retry-After in ms: `retry-after-ms`, then `retry-after` (seconds or HTTP date), then message text. */
+/**
+ * Retry-After headers, most precise first. A LiteLLM proxy passes the provider's own headers on
+ * renamed with an `llm_provider-` prefix; its own (`retry-after`, e.g. on a per-key rate limit)
+ * keep their names and win.
+ */
+const RETRY_AFTER_HEADERS = [
+  { name: 'retry-after-ms', unit: 'ms' },
+  { name: 'retry-after', unit: 's' },
+  { name: 'llm_provider-retry-after-ms', unit: 'ms' },
+  { name: 'llm_provider-retry-after', unit: 's' },
+] as const;
+
+/**
+ * Retry-After in ms: `retry-after-ms`, `retry-after` (seconds or HTTP date), the same two with
+ * LiteLLM's `llm_provider-` prefix, then the message text ("try again in N seconds").
+ */
 export function readRetryAfter(headers: HeaderBag, message = '', now = Date.now()): number | undefined {
-  const ms = Number(header(headers, 'retry-after-ms'));
-  if (Number.isFinite(ms) && ms > 0) return ms;
-  const raw = header(headers, 'retry-after');
-  if (raw !== undefined) {
-    const seconds = Number(raw);
-    if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-    const date = Date.parse(raw);
-    if (!Number.isNaN(date)) return Math.max(0, date - now);
+  for (const { name, unit } of RETRY_AFTER_HEADERS) {
+    const raw = header(headers, name)?.trim();
+    if (raw === undefined || raw === '') continue;
+    const value = Number(raw);
+    if (unit === 'ms' && Number.isFinite(value) && value > 0) return value;
+    if (unit === 's' && Number.isFinite(value) && value >= 0) return value * 1000;
+    if (unit === 's') {
+      const date = Date.parse(raw);
+      if (!Number.isNaN(date)) return Math.max(0, date - now);
+    }
   }
   const match = TRY_AGAIN.exec(message);
   if (match?.[1]) {

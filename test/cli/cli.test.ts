@@ -78,6 +78,8 @@ describe('memloom CLI', () => {
       [['archival'], /archival memory/],
       [['archival', 'insert'], /Add a passage/],
       [['archival', 'search'], /Search an agent's archival memory/],
+      [['models'], /LiteLLM config\.yaml/],
+      [['models', 'check'], /Validate a LiteLLM config\.yaml/],
     ];
     const runs = await Promise.all(cases.map(([path]) => memloom(...path, '--help')));
     runs.forEach((run, i) => {
@@ -86,7 +88,7 @@ describe('memloom CLI', () => {
       assert.equal(run.code, 0, `${name}: ${run.stderr}`);
       // commander wraps descriptions to the terminal width
       assert.match(run.stdout.replace(/\s+/g, ' '), purpose, name);
-      const leaf = path.length > 0 && !['agent', 'defaults', 'memory', 'archival', 'turn'].includes(path.join(' '));
+      const leaf = path.length > 0 && !['agent', 'defaults', 'memory', 'archival', 'turn', 'models'].includes(path.join(' '));
       if (leaf) assert.match(run.stdout, /--json/, `${name} lists --json`);
     });
     // every command of the program is covered above
@@ -196,9 +198,15 @@ describe('memloom CLI', () => {
     assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
     assert.equal(recallText.code, 0, recallText.stderr);
     assert.equal(recallText.stdout, 'user: Again\nassistant: Hello again.\n');
-    const shown = parsed<{ status: AgentWorkflowStatus | null }>(status);
+    const shown = parsed<{ status: AgentWorkflowStatus | null; usage: { calls: number; total_tokens: number; cost: number | null } }>(status);
     assert.equal(shown.status?.state, 'idle');
     assert.equal(shown.status?.turnsCompleted, 2);
+    // three model calls (two steps, then one), no cost reported by a plain endpoint
+    assert.equal(shown.usage.calls, 3);
+    assert.ok(shown.usage.total_tokens > 0);
+    assert.equal(shown.usage.cost, null);
+    const text = await memloom('agent', 'show', 'cli-alice');
+    assert.match(text.stdout, /^usage: +3 model calls · tokens \d+ \(prompt \d+, completion \d+\)$/m);
   });
 
   test('agent create warns about a tool no worker has registered, and not about one a worker has', async () => {

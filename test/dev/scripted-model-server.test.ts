@@ -114,6 +114,34 @@ describe('scripted model server', () => {
     assert.equal(chunks.at(-1)?.choices[0]?.finish_reason, 'stop');
   });
 
+  it('acts as a LiteLLM proxy: headers on both answers, cost in the usage and its header', async () => {
+    const headers = { 'x-litellm-model-id': 'dep-b', 'x-litellm-model-group': 'fallback-group' };
+    server.enqueue({ kind: 'reply', content: 'Hi.', headers, cost: 0.0123 }, { kind: 'reply', content: 'Hi.', headers, cost: 0.0123 });
+
+    const { data: completion, response } = await openai.chat.completions.create({ model, messages: userSays('hi') }).withResponse();
+    assert.equal(response.headers.get('x-litellm-model-id'), 'dep-b');
+    assert.equal(response.headers.get('x-litellm-model-group'), 'fallback-group');
+    assert.equal(response.headers.get('x-litellm-response-cost'), '0.0123');
+    assert.equal((completion.usage as { cost?: number } | undefined)?.cost, 0.0123);
+
+    const streamed = await openai.chat.completions
+      .create({ model, messages: userSays('hi'), stream: true, stream_options: { include_usage: true } })
+      .withResponse();
+    assert.equal(streamed.response.headers.get('content-type'), 'text/event-stream');
+    assert.equal(streamed.response.headers.get('x-litellm-model-id'), 'dep-b');
+    const chunks: ChatCompletionChunk[] = [];
+    for await (const chunk of streamed.data) chunks.push(chunk);
+    assert.equal((chunks.at(-1)?.usage as { cost?: number } | undefined)?.cost, 0.0123);
+    assert.ok(chunks.slice(0, -1).every((chunk) => chunk.usage == null), 'only the final chunk carries usage');
+  });
+
+  it('sends no proxy headers or cost unless the step asks for them', async () => {
+    const { data: completion, response } = await openai.chat.completions.create({ model, messages: userSays('hi') }).withResponse();
+    assert.equal(response.headers.get('x-litellm-response-cost'), null);
+    assert.equal(response.headers.get('x-litellm-model-id'), null);
+    assert.equal('cost' in (completion.usage ?? {}), false);
+  });
+
   it('sends reasoning as reasoning_content, whole or streamed', async () => {
     const reasoning = 'The user greets me; a greeting back fits.';
     server.enqueue({ kind: 'reply', content: 'Hi!', reasoning }, { kind: 'reply', content: 'Hi!', reasoning });
