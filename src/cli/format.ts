@@ -123,7 +123,9 @@ export function formatTurn(t: TurnDetails): string {
       ? `${t.stopReason ?? ''} · steps ${t.stepCount} · tokens ${u.total_tokens} (prompt ${u.prompt_tokens}, completion ${u.completion_tokens})`
       : t.status === 'failed' || t.status === 'cancelled'
         ? `${t.errorType ?? 'Error'}: ${t.errorMessage ?? ''}`
-        : `attempt ${t.attempt}`;
+        : t.status === 'queued'
+          ? `attempt ${t.attempt}, waiting in the agent's queue (if its sender stopped before the agent got it, send it again with --message-id ${t.messageId})`
+          : `attempt ${t.attempt}`;
   const lines = [
     field('turn', t.messageId),
     field('agent', t.agentId),
