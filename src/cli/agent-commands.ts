@@ -129,7 +129,7 @@ Examples:
   return setAction(command, async (ctx, _args, options) => {
     const input = createAgentInput(options);
     const client = await ctx.client();
-    const agent = await client.createAgent(input).catch((e: unknown) => {
+    const agent = await client.createAgent(input, { onModelUnchecked: (note) => printNote(ctx.mode, note) }).catch((e: unknown) => {
       throw withFlagPaths(withCliHints(e), agentFlagOf(input));
     });
     printResult(ctx.mode, agent, (a) => `created agent ${a.name} (${a.id})\n${formatAgent(a)}`);
@@ -216,7 +216,7 @@ function updateCommand(): Command {
     };
     if (hasLlmFlags(llm)) patch.llm_config = llmConfigFromFlags(llm, (await client.getAgent(ref)).llm_config);
     if (Object.keys(patch).length === 0) flagError('', 'nothing to change: pass at least one option (see --help)');
-    const agent = await client.updateAgent(ref, patch).catch((e: unknown) => {
+    const agent = await client.updateAgent(ref, patch, { onModelUnchecked: (note) => printNote(ctx.mode, note) }).catch((e: unknown) => {
       throw withFlagPaths(e, (p) => (p === 'name' || p === 'system' || p === 'description' ? `--${p}` : /^tags\.\d+$/.test(p) ? '--tag' : llmFlagOf(p)));
     });
     printResult(ctx.mode, agent, (a) => `updated agent ${a.name} (${a.id})\n${formatAgent(a)}`);

@@ -2,11 +2,13 @@
  * `memloom dev`: the embedded stack in one command (Temporal dev server with its UI, Postgres,
  * migrations, a worker), until Ctrl-C. A second `memloom dev` on the same MEMLOOM_HOME reports
  * the running stack instead of fighting it for ports; another home's Temporal server is never used.
+ * A models file (`--models` or MEMLOOM_MODELS) is validated at start, as by `memloom worker`.
  * @module
  */
 import { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfig, readDevEnv, readExplicitDatabaseUrl, readLogFormat } from '../config/env.ts';
+import { loadModelsFile, resolveDeploymentKeys } from '../config/models-file.ts';
 import { createLogger, LOG_FORMATS } from '../config/logger.ts';
 import { DEV_DEFAULTS } from '../dev/dev-defaults.ts';
 import { setAction } from './command-context.ts';
@@ -20,6 +22,7 @@ const DevFlags = z.object({
   uiPort: port.optional(),
   pgPort: port.optional(),
   tools: z.string().optional(),
+  models: z.string().optional(),
   logFormat: z.enum(LOG_FORMATS, { error: `must be one of ${LOG_FORMATS.join(', ')}` }).optional(),
   json: z.boolean().optional(),
 });
@@ -39,6 +42,10 @@ export function devCommand(): Command {
     .option('--ui-port <port>', `Temporal web UI port (default ${DEV_DEFAULTS.uiPort})`)
     .option('--pg-port <port>', `embedded Postgres port (default ${DEV_DEFAULTS.pgPort})`)
     .option('--tools <module>', 'user tools for the worker (a module exporting defineTool results)')
+    .option(
+      '--models <file>',
+      'a LiteLLM config.yaml of model groups for the worker (env MEMLOOM_MODELS): validated at start, with its os.environ/ keys; routing by it is not active yet',
+    )
     .option('--log-format <format>', 'worker logs: pretty (default in a terminal) or json (default otherwise; MEMLOOM_LOG_FORMAT)');
   addJsonOption(command);
   command.addHelpText(
@@ -54,6 +61,7 @@ Examples:
     const config = loadConfig(ctx.overrides);
     const log = (line: string): void => writeErr(line);
     const tools = flags.tools ? await loadToolsModule(flags.tools, process.cwd()) : [];
+    const models = await checkModels(flags.models ?? config.modelsFile);
     // loaded on use: PGlite, the worker SDK and its native runtime serve this command only
     const { describeStack, startDevStack } = await import('../dev/dev-stack.ts');
     const stack = await startDevStack({
@@ -66,10 +74,10 @@ Examples:
       ...(flags.pgPort !== undefined ? { pgPort: flags.pgPort } : {}),
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
-      worker: { tools, logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'memloom-dev', { ...logFormat(flags.logFormat) }) },
+      worker: { tools, modelsFile: models?.file, logger: createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, 'memloom-dev', { ...logFormat(flags.logFormat) }) },
       log,
     });
-    const result = { ...stack.info, reused: stack.reused };
+    const result = { ...stack.info, reused: stack.reused, models };
     if (stack.reused) {
       printResult(ctx.mode, result, () =>
         [`memloom dev is already running (pid ${stack.info.pid}); reusing it:`, ...describeStack(stack.info)].join('\n'),
@@ -81,6 +89,7 @@ Examples:
       [
         'memloom dev is running:',
         ...describeStack(stack.info),
+        ...describeModels(models),
         '',
         'Use it from another terminal:',
         `  export TEMPORAL_ADDRESS=${stack.info.temporalAddress} DATABASE_URL=${stack.info.databaseUrl} MEMLOOM_TASK_QUEUE=${stack.info.taskQueue}`,
@@ -101,4 +110,32 @@ Examples:
 function logFormat(flag: 'pretty' | 'json' | undefined): { format?: 'pretty' | 'json' } {
   const format = flag ?? readLogFormat();
   return format ? { format } : {};
+}
+
+/** The models file of the dev worker, as `--json` prints it: groups and their deployment ids. */
+export interface DevModels {
+  file: string;
+  groups: { name: string; deployments: string[] }[];
+}
+
+/**
+ * Loads the models file and resolves its keys, as `memloom worker` does, so that a bad file or a
+ * missing os.environ/ variable fails `memloom dev` before anything starts. The keys are not kept.
+ */
+async function checkModels(file: string | undefined): Promise<DevModels | null> {
+  if (file === undefined) return null;
+  const models = await loadModelsFile(file);
+  resolveDeploymentKeys(models.config);
+  return {
+    file: models.source,
+    groups: models.config.groups.map((g) => ({ name: g.name, deployments: g.deployments.map((d) => d.id) })),
+  };
+}
+
+function describeModels(models: DevModels | null): string[] {
+  if (!models) return [`  models file     none (--models or MEMLOOM_MODELS)`];
+  return [
+    `  models file     ${models.file} (validated; routing by it: not active yet)`,
+    `  model groups    ${models.groups.map((g) => `${g.name} (${g.deployments.join(', ')})`).join('; ')}`,
+  ];
 }

@@ -13,6 +13,7 @@ import { commanderOutput, printError } from './output.ts';
 import { workerCommand } from './worker-command.ts';
 import { devCommand } from './dev-command.ts';
 import { modelsCommands } from './model-commands.ts';
+import { usageCommand } from './usage-commands.ts';
 
 const DESCRIPTION =
   'memloom: stateful LLM agents with persistent memory, in the style of Letta (MemGPT). ' +
@@ -71,6 +72,7 @@ export function buildProgram(options: ProgramOptions = {}): Command {
     .addCommand(memoryCommands())
     .addCommand(archivalCommands())
     .addCommand(modelsCommands())
+    .addCommand(usageCommand())
     .addHelpText('after', GETTING_STARTED);
   // addCommand() does not copy settings to subcommands: apply them to each
   for (const command of allCommands(program)) {

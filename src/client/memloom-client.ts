@@ -6,12 +6,14 @@ import {
   Client,
   type Connection,
   WithStartWorkflowOperation,
+  isGrpcServiceError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { loadConfig, type MemloomConfig } from '../config/env.ts';
+import { loadModelsFile, type CheckedModels } from '../config/models-file.ts';
 import * as agents from '../db/agent-store.ts';
 import * as messages from '../db/message-store.ts';
 import { retryTransient } from '../db/db-errors.ts';
@@ -28,7 +30,15 @@ import {
   type TurnRecord,
 } from '../db/turn-store.ts';
 import { findPublishedTools } from '../db/tool-store.ts';
-import { usageTotals, type UsageTotals } from '../db/usage-store.ts';
+import {
+  usageReport,
+  usageTotals,
+  UsageGroupBy,
+  type UsageReportRow,
+  type UsageReportTotals,
+  type UsageTotals,
+} from '../db/usage-store.ts';
+import { parseBudgetDuration } from '../domain/model-policy.ts';
 import {
   BlockLabelSchema,
   blockLimitProblem,
@@ -67,13 +77,26 @@ import {
   type TurnResult,
 } from '../domain/turn.ts';
 import { parseInput } from '../domain/validation.ts';
+import { checkModelServed } from '../llm/model-catalog.ts';
 import { estimateMessageTokens, estimateTokens } from '../llm/token-count.ts';
 import { BASE_TOOL_NAMES } from '../tools/memory-tools.ts';
 import { AGENT_WORKFLOW_TYPE, agentRenamedSignal, sendMessageUpdate, statusQuery } from '../../workflows/agent-definitions.ts';
-import { describeDbError } from './errors.ts';
+import { describeDbError, redactUrl } from './errors.ts';
 import { buildLettaResponse } from './letta-response.ts';
 import { awaitReadyInterceptor, lazyTemporalConnection, temporalReadiness } from './temporal-connection.ts';
 import { turnProgress } from './turn-progress.ts';
+
+/** Per-call options of {@link MemloomClient.createAgent} and {@link MemloomClient.updateAgent}. */
+export interface AgentWriteOptions {
+  /**
+   * Called with a one-line note when the model could not be checked against its endpoint's
+   * `GET /v1/models` (unreachable, an error answer, no endpoint known here); the agent is written anyway.
+   */
+  onModelUnchecked?: (note: string) => void;
+}
+
+/** Models an error lists of those an endpoint serves. */
+const MAX_LISTED_MODELS = 20;
 
 export interface ClientOptions extends Partial<MemloomConfig> {
   /** An existing Temporal connection (not closed by {@link MemloomClient.close}). */
@@ -125,6 +148,60 @@ const ListAgentsSchema = z
   .strict();
 const ArchivalSearchSchema = z.object({ query: z.string({ error: 'must be a string' }).optional(), topK: count(1000) });
 
+const SINCE_HINT = 'must be a duration such as 1h, 7d or 30d, or an ISO date such as 2025-01-31';
+/** `--since`: a duration back from now (`7d`) or an ISO date/time; read when the report is asked for. */
+const SinceSchema = z.union([z.date(), z.string()], { error: SINCE_HINT }).transform((value, ctx) => {
+  if (value instanceof Date) {
+    if (!Number.isNaN(value.getTime())) return value;
+  } else {
+    const back = parseBudgetDuration(value);
+    if (back !== undefined) return new Date(Date.now() - back);
+    if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim()) && !Number.isNaN(Date.parse(value))) {
+      return new Date(value.trim());
+    }
+  }
+  ctx.addIssue({ code: 'custom', message: `${SINCE_HINT}, got ${JSON.stringify(value)}` });
+  return z.NEVER;
+});
+const UsageReportOptionsSchema = z
+  .object({
+    agent: AgentRefSchema.optional(),
+    by: z.enum(UsageGroupBy, { error: `must be one of ${Object.values(UsageGroupBy).join(', ')}` }).default(UsageGroupBy.Agent),
+    since: SinceSchema.optional(),
+  })
+  .strict();
+
+/** What {@link MemloomClient.usageReport} is asked. */
+export interface UsageReportOptions {
+  /** Only this agent's calls (an id or a name). @default all agents */
+  agent?: string;
+  /** One row per agent, model group, deployment or UTC day. @default 'agent' */
+  by?: UsageGroupBy;
+  /** Only calls from this time on: a duration back from now (`1h`, `7d`, `30d`), an ISO date, or a Date. @default all time */
+  since?: string | Date;
+}
+
+/** Model calls per agent, model group, deployment or day, as `memloom usage` prints them. */
+export interface UsageReport {
+  by: UsageGroupBy;
+  /** The start of the report (ISO); null: all time. */
+  since: string | null;
+  /** The agent the report is limited to; null: every agent. */
+  agent: { id: string; name: string } | null;
+  /** Sorted by cost (unknown last), then calls, descending. */
+  rows: UsageReportRow[];
+  total: UsageReportTotals;
+}
+
+/** A deployment that is an endpoint URL with a password shows it as `***`. */
+function withoutPassword(key: string): string {
+  try {
+    return new URL(key).password ? redactUrl(key) : key;
+  } catch {
+    return key;
+  }
+}
+
 /** Validates how a caller names an agent (`idOrName`). */
 function agentRef(idOrName: unknown): string {
   return parseInput(AgentRefSchema, idOrName, 'agent', 'idOrName');
@@ -146,6 +223,17 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 export interface TurnDetails extends TurnRecord {
   attempts: TurnAttemptRecord[];
   messages: LettaMessage[];
+}
+
+/** How often a send is repeated when the agent's run ended under it. */
+const RUN_GONE_RETRIES = 10;
+const GRPC_NOT_FOUND = 5;
+
+/** The workflow run an update was routed to has completed meanwhile (gRPC NOT_FOUND). */
+function isRunGone(error: unknown): boolean {
+  if (error instanceof WorkflowNotFoundError) return true;
+  const cause = (error as { cause?: unknown }).cause;
+  return [error, cause].some((e) => isGrpcServiceError(e) && e.code === GRPC_NOT_FOUND);
 }
 
 function isTooManyInFlightUpdates(error: unknown): boolean {
@@ -179,6 +267,8 @@ export class MemloomClient {
   readonly temporal: Client;
   /** Checks once that Temporal answers; a ConfigError naming TEMPORAL_ADDRESS when it does not. */
   readonly #temporalReady: () => Promise<void>;
+  /** The models file (MEMLOOM_MODELS), read once on first use. */
+  #models: Promise<CheckedModels> | undefined;
 
   constructor(
     readonly config: MemloomConfig,
@@ -232,7 +322,7 @@ export class MemloomClient {
   }
 
   /** Creates an agent. Without `llm_config`, the default set by {@link setDefaultLlmConfig} is copied in. */
-  async createAgent(input: CreateAgentInput): Promise<AgentState> {
+  async createAgent(input: CreateAgentInput, options: AgentWriteOptions = {}): Promise<AgentState> {
     const parsed = parseInput(CreateAgentSchema, input, 'agent');
     return this.#db(async () => {
       const llm = parsed.llm_config ?? (await this.getDefaultLlmConfig());
@@ -247,6 +337,7 @@ export class MemloomClient {
         return problem ? [{ path: `memory_blocks.${i}.limit`, message: problem }] : [];
       });
       if (tooLarge.length > 0) throw new ValidationError(tooLarge, 'agent');
+      await this.#checkModel(llm, 'agent', options);
       const embedding = parsed.embedding_config ?? (await this.getDefaultEmbeddingConfig()) ?? undefined;
       const { include_base_tools, ...rest } = parsed;
       const tools = [...new Set([...(include_base_tools ? BASE_TOOL_NAMES : []), ...parsed.tools])];
@@ -275,7 +366,7 @@ export class MemloomClient {
     });
   }
 
-  async updateAgent(idOrName: string, patch: UpdateAgentInput): Promise<AgentState> {
+  async updateAgent(idOrName: string, patch: UpdateAgentInput, options: AgentWriteOptions = {}): Promise<AgentState> {
     const ref = agentRef(idOrName);
     const parsed = parseInput(UpdateAgentSchema, patch, 'agent update');
     return this.#db(async () => {
@@ -296,12 +387,49 @@ export class MemloomClient {
             'agent update',
           );
         }
+        const was = agent.llm_config;
+        if (parsed.llm_config.model !== was.model || parsed.llm_config.model_endpoint !== was.model_endpoint) {
+          await this.#checkModel(parsed.llm_config, 'agent update', options);
+        }
       }
       return agents.updateAgent(this.db, agent.id, parsed);
     }).then(async (updated) => {
       if (parsed.name !== undefined) await this.#announceRename(updated.id, updated.name);
       return updated;
     });
+  }
+
+  /**
+   * Checks `llm.model`: with a models file (MEMLOOM_MODELS) it must be one of its groups; without
+   * one, it is asked of its endpoint's `GET /v1/models` (the agent's `model_endpoint`, else
+   * LLM_BASE_URL): a ValidationError at `llm_config.model` when the endpoint lists its models and
+   * this one is not among them. Anything short of such a list is not an error, only a note.
+   */
+  async #checkModel(llm: LlmConfig, subject: string, options: AgentWriteOptions): Promise<void> {
+    const file = this.config.modelsFile;
+    if (file !== undefined) {
+      this.#models ??= loadModelsFile(file).catch((error: unknown) => {
+        this.#models = undefined;
+        throw error;
+      });
+      const groups = (await this.#models).config.groups.map((g) => g.name);
+      if (groups.includes(llm.model)) return;
+      throw new ValidationError(
+        [{ path: 'llm_config.model', message: `"${llm.model}" is not a model group of ${file}: the groups are ${groups.join(', ')}` }],
+        subject,
+      );
+    }
+    const baseUrl = llm.model_endpoint ?? this.config.llmBaseUrl;
+    const note = (text: string): void => options.onModelUnchecked?.(`note: model "${llm.model}" not checked: ${text}`);
+    if (baseUrl === undefined) return note('no model endpoint known here (llm_config.model_endpoint or LLM_BASE_URL)');
+    const where = redactUrl(baseUrl);
+    const check = await checkModelServed({ baseUrl, model: llm.model });
+    if (check.status === 'unchecked') return note(`${where}: ${check.reason}`);
+    if (check.status === 'served') return;
+    const listed = check.served.slice(0, MAX_LISTED_MODELS).join(', ');
+    const more = check.served.length > MAX_LISTED_MODELS ? ` and ${check.served.length - MAX_LISTED_MODELS} more` : '';
+    const serves = check.served.length === 0 ? 'it lists no models' : `it serves ${listed}${more}`;
+    throw new ValidationError([{ path: 'llm_config.model', message: `"${llm.model}" is not served by ${where}: ${serves}` }], subject);
   }
 
   /** Tells a running agent workflow its new name: its `AgentName` search attribute and details follow. */
@@ -434,6 +562,7 @@ export class MemloomClient {
   async #runTurn(agentId: string, agentName: string, messageId: string, attempt: number): Promise<TurnResult> {
     let delay: number = IN_FLIGHT_RETRY_MS.initial;
     const deadline = Date.now() + IN_FLIGHT_RETRY_MS.deadline;
+    let runGoneRetries = 0;
     for (;;) {
       const start = new WithStartWorkflowOperation(AGENT_WORKFLOW_TYPE, {
         workflowId: agentWorkflowId(agentId),
@@ -465,6 +594,12 @@ export class MemloomClient {
           throw new TurnFailedError(type, `turn failed (${type}): ${cause?.message ?? error.message}`, agentId, messageId, {
             cause: error,
           });
+        }
+        if (isRunGone(error) && runGoneRetries++ < RUN_GONE_RETRIES) {
+          // the run ended (idle) as this send reached it: sent again, it starts the next run;
+          // the turn record makes sending again safe
+          await sleep(CLOSING_RETRY_MS);
+          continue;
         }
         if (!isTooManyInFlightUpdates(error) || Date.now() > deadline) throw error;
         await sleep(delay);
@@ -508,6 +643,31 @@ export class MemloomClient {
   async getUsage(idOrName: string): Promise<UsageTotals> {
     const ref = agentRef(idOrName);
     return this.#db(async () => usageTotals(this.db, (await agents.requireAgent(this.db, ref)).id));
+  }
+
+  /**
+   * Calls, tokens (prompt, completion, total), cost (USD, when the endpoint reported it), failed
+   * calls and p50 latency of model calls, grouped by agent, model group, deployment or UTC day.
+   *
+   * @example
+   * ```ts
+   * const report = await client.usageReport({ by: 'model', since: '7d' });
+   * for (const row of report.rows) console.log(row.label, row.calls, row.cost);
+   * ```
+   */
+  async usageReport(options: UsageReportOptions = {}): Promise<UsageReport> {
+    const o = parseInput(UsageReportOptionsSchema, options, 'usage report');
+    return this.#db(async () => {
+      const agent = o.agent === undefined ? null : await agents.requireAgent(this.db, o.agent);
+      const { rows, total } = await usageReport(this.db, { by: o.by, agentId: agent?.id ?? null, since: o.since ?? null });
+      return {
+        by: o.by,
+        since: o.since?.toISOString() ?? null,
+        agent: agent === null ? null : { id: agent.id, name: agent.name },
+        rows: o.by === UsageGroupBy.Deployment ? rows.map((r) => ({ ...r, key: withoutPassword(r.key), label: withoutPassword(r.label) })) : rows,
+        total,
+      };
+    });
   }
 
   /** What the agent's workflow is doing; null when it is not running. */

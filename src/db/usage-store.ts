@@ -84,3 +84,89 @@ export async function stepUsage(db: Queryable, agentId: string, turnId: string, 
   );
   return rows[0] ?? null;
 }
+
+/** How `memloom usage` groups the calls. */
+export const UsageGroupBy = {
+  /** One row per agent, labelled with its name. */
+  Agent: 'agent',
+  /** One row per model group the agents asked for (`model_group`). */
+  Model: 'model',
+  /** One row per deployment that served (`deployment`: the proxy's deployment id, else the endpoint). */
+  Deployment: 'deployment',
+  /** One row per UTC day (`YYYY-MM-DD`). */
+  Day: 'day',
+} as const;
+export type UsageGroupBy = (typeof UsageGroupBy)[keyof typeof UsageGroupBy];
+
+/** The grouping column of each {@link UsageGroupBy}: fixed SQL, never user text. */
+const GROUP_KEY_SQL: Record<UsageGroupBy, string> = {
+  agent: 'agent_id',
+  model: 'model_group',
+  deployment: 'deployment',
+  day: `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+};
+
+/** Model calls of one group of a usage report, or of all of them. */
+export interface UsageReportTotals extends UsageTotals {
+  /** Attempts whose outcome is not `ok` (they are counted in `calls` too). */
+  failed_calls: number;
+  /** Median latency of the calls in ms; null without calls. */
+  p50_latency_ms: number | null;
+}
+
+export interface UsageReportRow extends UsageReportTotals {
+  /** The agent id, model group, deployment or UTC day (`YYYY-MM-DD`). */
+  key: string;
+  /** What people read: the agent's name (its id once deleted), else the key. */
+  label: string;
+}
+
+export interface UsageReportQuery {
+  by: UsageGroupBy;
+  /** Only this agent's calls. @default all agents */
+  agentId?: string | null;
+  /** Only calls made at or after this time. @default all time */
+  since?: Date | null;
+}
+
+/**
+ * Calls, tokens, cost, failed calls and p50 latency per group, sorted by cost (unknown last),
+ * then calls, descending; and the same over every selected call.
+ */
+export async function usageReport(db: Queryable, q: UsageReportQuery): Promise<{ rows: UsageReportRow[]; total: UsageReportTotals }> {
+  // sums are float8, not int: a fleet's tokens over a month can pass 2^31
+  const { rows } = await db.query<UsageReportRow & { is_total: boolean }>(
+    `WITH picked AS (
+       SELECT ${GROUP_KEY_SQL[q.by]} AS key, outcome, prompt_tokens, completion_tokens, total_tokens, cost, latency_ms
+       FROM usage
+       WHERE ($1::text IS NULL OR agent_id = $1) AND ($2::timestamptz IS NULL OR created_at >= $2)
+     ), grouped AS (
+       SELECT key, grouping(key) = 1 AS is_total, count(*)::int AS calls,
+              count(*) FILTER (WHERE outcome <> 'ok')::int AS failed_calls,
+              coalesce(sum(prompt_tokens), 0)::float8 AS prompt_tokens,
+              coalesce(sum(completion_tokens), 0)::float8 AS completion_tokens,
+              coalesce(sum(total_tokens), 0)::float8 AS total_tokens,
+              sum(cost)::float8 AS cost,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms)::float8 AS p50_latency_ms
+       FROM picked GROUP BY GROUPING SETS ((key), ())
+     )
+     SELECT g.*, coalesce(a.name, g.key) AS label
+     FROM grouped g LEFT JOIN agents a ON $3 AND a.id = g.key
+     ORDER BY g.is_total, g.cost DESC NULLS LAST, g.calls DESC, g.key`,
+    [q.agentId ?? null, q.since ?? null, q.by === UsageGroupBy.Agent],
+  );
+  const totals = (r: UsageReportTotals): UsageReportTotals => ({
+    calls: r.calls,
+    failed_calls: r.failed_calls,
+    prompt_tokens: r.prompt_tokens,
+    completion_tokens: r.completion_tokens,
+    total_tokens: r.total_tokens,
+    cost: r.cost,
+    p50_latency_ms: r.p50_latency_ms,
+  });
+  return {
+    rows: rows.filter((r) => !r.is_total).map((r) => ({ key: r.key, label: r.label, ...totals(r) })),
+    // GROUPING SETS yields the () row even when no call matched
+    total: totals(rows.find((r) => r.is_total)!),
+  };
+}

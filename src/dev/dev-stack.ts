@@ -41,8 +41,11 @@ export interface DevStackOptions {
   pgPort?: number;
   namespace: string;
   taskQueue: string;
-  /** Run a worker in this process (`memloom dev`); the demo runs its own. */
-  worker: false | { tools: ToolDefinition[]; logger: Logger };
+  /**
+   * Run a worker in this process (`memloom dev`); the demo runs its own. `modelsFile`: the
+   * LiteLLM config.yaml the caller validated (`--models` / MEMLOOM_MODELS), handed to the worker.
+   */
+  worker: false | { tools: ToolDefinition[]; logger: Logger; modelsFile?: string | undefined };
   /** Progress lines for the terminal. */
   log: (line: string) => void;
 }
@@ -206,7 +209,7 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
     if (o.worker) {
       info.demoModelUrl = await serveDemoModel(home, ip, o.log, cleanup);
       const worker: MemloomWorker = await createMemloomWorker({
-        config: { temporalAddress, temporalNamespace: o.namespace, databaseUrl, taskQueue: o.taskQueue },
+        config: { temporalAddress, temporalNamespace: o.namespace, databaseUrl, taskQueue: o.taskQueue, modelsFile: o.worker.modelsFile },
         db,
         tools: o.worker.tools,
         logger: o.worker.logger,

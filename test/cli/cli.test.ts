@@ -80,6 +80,7 @@ describe('memloom CLI', () => {
       [['archival', 'search'], /Search an agent's archival memory/],
       [['models'], /LiteLLM config\.yaml/],
       [['models', 'check'], /Validate a LiteLLM config\.yaml/],
+      [['usage'], /Report model calls from the usage table/],
     ];
     const runs = await Promise.all(cases.map(([path]) => memloom(...path, '--help')));
     runs.forEach((run, i) => {

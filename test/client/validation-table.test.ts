@@ -157,6 +157,10 @@ const CASES: Case[] = [
 
   ['getUsage', 'empty', call('getUsage', ''), 'idOrName'],
   ['getStatus', 'NUL', call('getStatus', NUL), 'idOrName'],
+  ['usageReport', 'unknown grouping', call('usageReport', { by: 'week' }), 'by', /must be one of agent, model, deployment, day/],
+  ['usageReport', 'since neither a duration nor a date', call('usageReport', { since: 'last tuesday' }), 'since', /duration such as 1h, 7d or 30d/],
+  ['usageReport', 'NUL in agent', call('usageReport', { agent: NUL }), 'agent', /NUL/],
+  ['usageReport', 'unknown option', call('usageReport', { from: '7d' }), ''],
 
   ['setDefaultLlmConfig', 'NUL in model', call('setDefaultLlmConfig', { model: NUL, context_window: 8192 }), 'llm_config.model'],
   ['setDefaultLlmConfig', 'negative context window', call('setDefaultLlmConfig', { model: 'm', context_window: -1 }), 'llm_config.context_window'],

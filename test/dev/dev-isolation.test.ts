@@ -22,7 +22,7 @@ const baseEnv = { ...process.env, MEMLOOM_LOG_LEVEL: 'warn' } as Record<string, 
 for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'LLM_BASE_URL', 'OPENAI_BASE_URL', 'MEMLOOM_TASK_QUEUE']) delete baseEnv[key];
 
 const homes: string[] = [];
-const model = await startScriptedModelServer({ responder: (request) => ({ kind: 'reply', content: `answered by ${request.model}` }) });
+const model = await startScriptedModelServer({ models: ['alpha', 'beta', 'after-kill'], responder: (request) => ({ kind: 'reply', content: `answered by ${request.model}` }) });
 after(async () => {
   await model.close();
   for (const home of homes) rmSync(home, { recursive: true, force: true });

@@ -46,7 +46,7 @@ after(async () => {
 });
 
 test('a burst of messages beyond the in-flight update limit waits for slots: all answered once', async () => {
-  const agent = await client.createAgent({ name: 'bursty', llm_config: { model: 'm', model_endpoint: model.url, context_window: 8192 } });
+  const agent = await client.createAgent({ name: 'bursty', llm_config: { model: 'scripted-model', model_endpoint: model.url, context_window: 8192 } });
   const texts = Array.from({ length: 8 }, (_, i) => `q${i}`);
   const replies = await Promise.all(texts.map((t) => client.userMessage(agent.id, t)));
   replies.forEach((r, i) => {
