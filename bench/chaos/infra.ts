@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import pg from 'pg';
 import { freePort, startDevServer, type DevServer } from '../../src/dev/temporal-cli.ts';
 import { workflowsPath } from '../../workers/agent-worker.ts';
+import { withAdmin } from '../../test/helpers/scratch-database.ts';
 
 /** A scratch folder removed by {@link ScratchDir.remove}. */
 export interface ScratchDir {
@@ -99,12 +99,3 @@ export function terminateSessions(adminUrl: string, name: string): Promise<numbe
   });
 }
 
-async function withAdmin<T>(adminUrl: string, fn: (admin: pg.Client) => Promise<T>): Promise<T> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.end();
-  }
-}

@@ -4,14 +4,13 @@
  * connection failure names the address tried and what to do.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import type { AgentState, Block } from '../../src/domain/agent.ts';
 import type { LettaMessage } from '../../src/domain/letta-message.ts';
 import { freePort } from '../../src/dev/temporal-cli.ts';
 import { ADMIN_DATABASE_URL, startTestStack, TEMPORAL_ADDRESS } from '../helpers/stack.ts';
+import { runCli, type CliRun } from '../helpers/cli.ts';
 
 const stack = await startTestStack({ startWorker: false });
 const agent = await stack.client.createAgent({
@@ -20,7 +19,6 @@ const agent = await stack.client.createAgent({
   memory_blocks: [{ label: 'human', value: 'Name: Ada' }],
 });
 
-const CLI = fileURLToPath(new URL('../../bin/memloom.js', import.meta.url));
 /** Nothing listens here: a port found free and left closed. */
 const closedPort = await freePort();
 const CLOSED_TEMPORAL = `127.0.0.1:${closedPort}`;
@@ -33,22 +31,11 @@ const ENV = {
   MEMLOOM_LOG_LEVEL: 'silent',
 };
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
+type Run = CliRun;
 
 /** Runs `memloom ...args` with `env` over the test stack's; resolves whatever the exit code. */
 function memloom(env: Record<string, string>, ...args: string[]): Promise<Run> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...ENV, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
+  return runCli({ ...ENV, ...env }, args);
 }
 
 function parsed<T>(run: Run): T {

@@ -3,14 +3,14 @@
  * (`bin/memloom.js`): what a user reads, the exit code, and that no API key is ever printed.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ModelsCheckReport } from '../../src/cli/model-commands.ts';
 import { startTestStack, TEMPORAL_ADDRESS } from '../helpers/stack.ts';
+import { CLI, runCli, type CliRun } from '../helpers/cli.ts';
 
-const CLI = fileURLToPath(new URL('../../bin/memloom.js', import.meta.url));
 const GOOD = fileURLToPath(new URL('../fixtures/models/good.yaml', import.meta.url));
 const BAD = fileURLToPath(new URL('../fixtures/models/bad.yaml', import.meta.url));
 const BUNDLE = process.env.MEMLOOM_TEST_WORKFLOW_BUNDLE;
@@ -34,18 +34,10 @@ const ENV = {
   MEMLOOM_TEST_SMART_KEY: ENV_KEY,
 };
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 function memloom(env: Record<string, string | undefined>, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...ENV, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    });
-  });
+  return runCli({ ...ENV, ...env }, args);
 }
 
 describe('memloom models check', () => {

@@ -3,30 +3,20 @@
  * answered: calls, tokens, cost, failed calls and p50 latency per agent, model, deployment and day.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import type { UsageReport } from '../../src/client/memloom-client.ts';
 import { startTestStack } from '../helpers/stack.ts';
+import { runCli, type CliRun } from '../helpers/cli.ts';
 
 const stack = await startTestStack();
 const { client, model } = stack;
 
-const CLI = fileURLToPath(new URL('../../bin/memloom.js', import.meta.url));
 const ENV = { ...process.env, DATABASE_URL: stack.databaseUrl, MEMLOOM_TASK_QUEUE: stack.taskQueue, MEMLOOM_LOG_LEVEL: 'silent' };
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 function memloom(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: ENV, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    });
-  });
+  return runCli(ENV, args);
 }
 
 function parsed<T>(run: Run): T {

@@ -4,39 +4,27 @@
  * agent's context window.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import type { AgentState } from '../../src/domain/agent.ts';
 import type { LettaMessage, LettaResponse } from '../../src/domain/letta-message.ts';
 import { startTestStack } from '../helpers/stack.ts';
+import { runCli, type CliRun } from '../helpers/cli.ts';
 
 const stack = await startTestStack();
 const { db } = stack;
 
-const CLI = fileURLToPath(new URL('../../bin/memloom.js', import.meta.url));
 const ENV = { ...process.env, DATABASE_URL: stack.databaseUrl, MEMLOOM_TASK_QUEUE: stack.taskQueue };
 const dir = await mkdtemp(join(tmpdir(), 'memloom-cli-validation-'));
 after(() => rm(dir, { recursive: true, force: true }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 /** Runs `memloom ...args` with `stdin` as its standard input (empty when not given). */
 function memloom(args: string[], stdin = ''): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [CLI, ...args], { env: ENV, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin?.end(stdin);
-  });
+  return runCli(ENV, args, stdin);
 }
 
 function parsed<T>(run: Run): T {

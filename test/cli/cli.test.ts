@@ -3,7 +3,7 @@
  * what a user types, what they read, and the exit code.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
@@ -14,28 +14,19 @@ import type { LlmConfig } from '../../src/domain/llm-config.ts';
 import type { AgentWorkflowStatus } from '../../src/domain/turn.ts';
 import { ADMIN_DATABASE_URL, startTestStack } from '../helpers/stack.ts';
 import { rollDice } from './fixtures/tools.ts';
+import { CLI, runCli, type CliRun } from '../helpers/cli.ts';
 
 const stack = await startTestStack({ tools: [rollDice] });
 
-const CLI = fileURLToPath(new URL('../../bin/memloom.js', import.meta.url));
 const TOOLS_FIXTURE = fileURLToPath(new URL('./fixtures/tools.ts', import.meta.url));
 const BUNDLE = process.env.MEMLOOM_TEST_WORKFLOW_BUNDLE;
 const ENV = { ...process.env, DATABASE_URL: stack.databaseUrl, MEMLOOM_TASK_QUEUE: stack.taskQueue };
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 /** Runs `memloom ...args`; resolves with the exit code whatever it is. */
 function memloom(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: ENV, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCli(ENV, args);
 }
 
 /** The JSON document a successful `--json` run printed. */
