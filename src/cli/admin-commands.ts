@@ -9,6 +9,7 @@ import { loadConfig, type MemloomConfig } from '../config/env.ts';
 import { ensureDatabase, migrate } from '../db/migrate.ts';
 import { createDb } from '../db/pool.ts';
 import type { LlmConfig } from '../domain/llm-config.ts';
+import { MEMLOOM_SEARCH_ATTRIBUTES } from '../domain/search-attributes.ts';
 import { setAction } from './command-context.ts';
 import { formatLlmConfig } from './format.ts';
 import { addJsonOption, addLlmOptions, hasLlmFlags, llmConfigFromFlags, llmFlagOf, LlmFlagsSchema, parseFlags, withFlagPaths } from './options.ts';
@@ -73,7 +74,8 @@ export function migrateCommand(): Command {
     .summary('set up the database and Temporal: create, migrate, register search attributes')
     .description(
       "Set up memloom's storage: create the PostgreSQL database if missing, apply pending SQL migrations, " +
-        "and register memloom's search attributes (AgentId, AgentName, Pipeline) in the Temporal namespace. Safe to run again.",
+        `and register memloom's search attributes (${MEMLOOM_SEARCH_ATTRIBUTES.map((k) => k.name).join(', ')}) in the Temporal namespace. ` +
+        'Safe to run again; run it after upgrading memloom.',
     )
     .option('--no-search-attributes', 'skip the Temporal search attributes (e.g. on Temporal Cloud, where they are managed elsewhere)');
   addJsonOption(command);

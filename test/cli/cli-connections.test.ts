@@ -10,7 +10,7 @@ import type { AgentState, Block } from '../../src/domain/agent.ts';
 import type { LettaMessage } from '../../src/domain/letta-message.ts';
 import { freePort } from '../../src/dev/temporal-cli.ts';
 import { ADMIN_DATABASE_URL, startTestStack, TEMPORAL_ADDRESS } from '../helpers/stack.ts';
-import { runCli, type CliRun } from '../helpers/cli.ts';
+import { runCli, parsed, type CliRun } from '../helpers/cli.ts';
 
 const stack = await startTestStack({ startWorker: false });
 const agent = await stack.client.createAgent({
@@ -36,11 +36,6 @@ type Run = CliRun;
 /** Runs `memloom ...args` with `env` over the test stack's; resolves whatever the exit code. */
 function memloom(env: Record<string, string>, ...args: string[]): Promise<Run> {
   return runCli({ ...ENV, ...env }, args);
-}
-
-function parsed<T>(run: Run): T {
-  assert.equal(run.code, 0, `exit ${run.code}; stderr: ${run.stderr}`);
-  return JSON.parse(run.stdout) as T;
 }
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

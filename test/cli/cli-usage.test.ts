@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { UsageReport } from '../../src/client/memloom-client.ts';
 import { startTestStack } from '../helpers/stack.ts';
-import { runCli, type CliRun } from '../helpers/cli.ts';
+import { runCli, parsed, errorOf, type CliRun } from '../helpers/cli.ts';
 
 const stack = await startTestStack();
 const { client, model } = stack;
@@ -17,16 +17,6 @@ type Run = CliRun;
 
 function memloom(...args: string[]): Promise<Run> {
   return runCli(ENV, args);
-}
-
-function parsed<T>(run: Run): T {
-  assert.equal(run.code, 0, `exit ${run.code}; stderr: ${run.stderr}`);
-  return JSON.parse(run.stdout) as T;
-}
-
-function errorOf(run: Run): { code: string; message: string; issues?: { path: string; message: string }[] } {
-  assert.equal(run.code, 1, `stdout: ${run.stdout}`);
-  return (JSON.parse(run.stderr) as { error: { code: string; message: string; issues?: { path: string; message: string }[] } }).error;
 }
 
 const today = (): string => new Date().toISOString().slice(0, 10);

@@ -11,7 +11,7 @@ import { after, describe, test } from 'node:test';
 import type { AgentState } from '../../src/domain/agent.ts';
 import type { LettaMessage, LettaResponse } from '../../src/domain/letta-message.ts';
 import { startTestStack } from '../helpers/stack.ts';
-import { runCli, type CliRun } from '../helpers/cli.ts';
+import { runCli, parsed, type CliRun } from '../helpers/cli.ts';
 
 const stack = await startTestStack();
 const { db } = stack;
@@ -25,11 +25,6 @@ type Run = CliRun;
 /** Runs `memloom ...args` with `stdin` as its standard input (empty when not given). */
 function memloom(args: string[], stdin = ''): Promise<Run> {
   return runCli(ENV, args, stdin);
-}
-
-function parsed<T>(run: Run): T {
-  assert.equal(run.code, 0, `exit ${run.code}; stderr: ${run.stderr}`);
-  return JSON.parse(run.stdout) as T;
 }
 
 /** Row counts of everything a command could write, with block versions for edits in place. */

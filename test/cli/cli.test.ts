@@ -14,7 +14,7 @@ import type { LlmConfig } from '../../src/domain/llm-config.ts';
 import type { AgentWorkflowStatus } from '../../src/domain/turn.ts';
 import { ADMIN_DATABASE_URL, startTestStack } from '../helpers/stack.ts';
 import { rollDice } from './fixtures/tools.ts';
-import { CLI, runCli, type CliRun } from '../helpers/cli.ts';
+import { CLI, runCli, parsed, errorOf, type CliRun } from '../helpers/cli.ts';
 
 const stack = await startTestStack({ tools: [rollDice] });
 
@@ -27,19 +27,6 @@ type Run = CliRun;
 /** Runs `memloom ...args`; resolves with the exit code whatever it is. */
 function memloom(...args: string[]): Promise<Run> {
   return runCli(ENV, args);
-}
-
-/** The JSON document a successful `--json` run printed. */
-function parsed<T>(run: Run): T {
-  assert.equal(run.code, 0, `exit ${run.code}; stderr: ${run.stderr}`);
-  return JSON.parse(run.stdout) as T;
-}
-
-/** The JSON error document a failed `--json` run printed on stderr. */
-function errorOf(run: Run): { code: string; message: string; issues?: { path: string; message: string }[] } {
-  assert.equal(run.code, 1, `stdout: ${run.stdout}`);
-  assert.equal(run.stdout, '');
-  return (JSON.parse(run.stderr) as { error: { code: string; message: string; issues?: { path: string; message: string }[] } }).error;
 }
 
 const model = ['--model', stack.llmConfig.model, '--model-endpoint', stack.llmConfig.model_endpoint];

@@ -1,4 +1,5 @@
 /** Runs the real `memloom` command (`bin/memloom.js`) as a subprocess, as a user would. */
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -22,4 +23,24 @@ export function runCli(env: NodeJS.ProcessEnv, args: readonly string[], stdin = 
     });
     child.stdin?.end(stdin);
   });
+}
+
+/** The error document a failed `--json` run prints on stderr. */
+export interface CliErrorDocument {
+  code: string;
+  message: string;
+  issues?: { path: string; message: string }[];
+}
+
+/** The JSON document a successful `--json` run printed. */
+export function parsed<T>(run: CliRun): T {
+  assert.equal(run.code, 0, `exit ${run.code}; stderr: ${run.stderr}`);
+  return JSON.parse(run.stdout) as T;
+}
+
+/** The JSON error a failed `--json` run printed on stderr (exit 1, nothing on stdout). */
+export function errorOf(run: CliRun): CliErrorDocument {
+  assert.equal(run.code, 1, `stdout: ${run.stdout}`);
+  assert.equal(run.stdout, '');
+  return (JSON.parse(run.stderr) as { error: CliErrorDocument }).error;
 }
