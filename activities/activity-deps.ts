@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { findAgent, type AgentRecord } from '../src/db/agent-store.ts';
 import type { Db } from '../src/db/pool.ts';
 import type { ModelClients } from '../src/llm/model-client.ts';
+import type { WorkerMetrics } from '../src/metrics/worker-metrics.ts';
 import type { ToolRegistry } from '../src/tools/registry.ts';
 
 export interface ActivityDeps {
@@ -14,6 +15,8 @@ export interface ActivityDeps {
   tools: ToolRegistry;
   models: ModelClients;
   logger: Logger;
+  /** Counters for `--metrics-port`; NO_METRICS when off. */
+  metrics?: WorkerMetrics;
 }
 
 export async function loadAgentOrFail(db: Db, agentId: string): Promise<AgentRecord> {

@@ -10,11 +10,13 @@ import { withTransaction } from '../src/db/pool.ts';
 import { claimTurn, finishTurn as recordFinish } from '../src/db/turn-store.ts';
 import type { BeginTurnResult, FinishTurnInput, RunToolInput, RunToolResult } from '../src/domain/turn.ts';
 import { estimateMessageTokens } from '../src/llm/token-count.ts';
+import { NO_METRICS } from '../src/metrics/worker-metrics.ts';
 import { loadAgentOrFail, type ActivityDeps } from './activity-deps.ts';
 import { withTurn } from './turn-fence.ts';
 
 export function createTurnActivities(deps: ActivityDeps) {
   const { db } = deps;
+  const metrics = deps.metrics ?? NO_METRICS;
 
   async function beginTurn(input: { agentId: string; messageId: string; attempt: number }): Promise<BeginTurnResult> {
     await loadAgentOrFail(db, input.agentId);
@@ -30,7 +32,10 @@ export function createTurnActivities(deps: ActivityDeps) {
 
   /** Records the attempt's outcome; false if another attempt owns the turn. */
   async function finishTurn(input: FinishTurnInput): Promise<boolean> {
-    return withTransaction(db, (tx) => recordFinish(tx, input));
+    const finished = await withTransaction(db, (tx) => recordFinish(tx, input));
+    // counted once per turn: an attempt that no longer owns the turn records nothing
+    if (finished) metrics.turnFinished(input.outcome.status);
+    return finished;
   }
 
   /** The error tool result for a call whose `runTool` activity failed for good (timeouts, crashes). */

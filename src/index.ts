@@ -40,3 +40,7 @@ export type {
   UserMessage,
 } from './domain/letta-message.ts';
 export type { AgentWorkflowStatus } from './domain/turn.ts';
+export { DeploymentState, SpendWindowKind, type DeploymentReport, type ModelsReport, type SpendWindow } from './client/models-report.ts';
+export { loadModelsFile, parseModelsConfig, type CheckedModels } from './config/models-file.ts';
+export type { ModelDeployment, ModelGroup, ModelsConfig, RouterPolicy, RoutingStrategy } from './domain/model-policy.ts';
+export type { TurnModelCall } from './db/usage-store.ts';

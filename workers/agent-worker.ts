@@ -12,11 +12,15 @@ import { loadConfig, readModelApiKey, type MemloomConfig } from '../src/config/e
 import { createLogger, type Logger } from '../src/config/logger.ts';
 import { createDb, type Db } from '../src/db/pool.ts';
 import { ModelClients } from '../src/llm/model-client.ts';
+import { loadModelsFile, resolveDeploymentKeys, type CheckedModels } from '../src/config/models-file.ts';
+import { startMetricsServer, type MetricsServer } from '../src/metrics/metrics-server.ts';
+import { createPrometheusMetrics } from '../src/metrics/prometheus.ts';
+import { NO_METRICS, fanOutMetrics, type WorkerMetrics } from '../src/metrics/worker-metrics.ts';
 import type { ToolDefinition } from '../src/tools/define-tool.ts';
 import { publishTools } from '../src/db/tool-store.ts';
 import { ToolRegistry } from '../src/tools/registry.ts';
 import { checkDatabase, connectTemporal } from './preflight.ts';
-import { installRuntime } from './runtime.ts';
+import { freeLoopbackPort, installRuntime, type TemporalMetricsEndpoint } from './runtime.ts';
 
 export interface MemloomWorkerOptions {
   /** Overrides of the environment's configuration. */
@@ -29,9 +33,17 @@ export interface MemloomWorkerOptions {
   connection?: NativeConnection;
   /** Model endpoint key; default LLM_API_KEY / OPENAI_API_KEY of this process. */
   modelApiKey?: string;
+  /** A checked models file; default: MEMLOOM_MODELS (`config.modelsFile`) when set. Its keys are read from this process's environment. */
+  models?: CheckedModels;
   /** A prebuilt workflow bundle (tests build one per process). */
   workflowBundle?: WorkerOptions['workflowBundle'];
   logger?: Logger;
+  /**
+   * Where activities report turns and model calls, besides the Prometheus metrics served on
+   * `config.metricsPort` when that is set.
+   * @default none
+   */
+  metrics?: WorkerMetrics;
   /** Extra Temporal worker options. */
   workerOptions?: Partial<Omit<WorkerOptions, 'connection' | 'taskQueue' | 'activities' | 'workflowsPath' | 'workflowBundle'>>;
 }
@@ -39,10 +51,19 @@ export interface MemloomWorkerOptions {
 export interface MemloomWorker {
   readonly worker: Worker;
   readonly taskQueue: string;
+  /** The Prometheus endpoint on `config.metricsPort`, with the Temporal SDK's part; null when off. */
+  readonly metricsServer: WorkerMetricsInfo | null;
   /** Runs until shutdown; resolves when the worker stopped. */
   run(): Promise<void>;
   /** Stops polling, waits for running activities, closes what it opened. */
   shutdown(): Promise<void>;
+}
+
+export interface WorkerMetricsInfo {
+  /** The port `/metrics` is served on. */
+  port: number;
+  /** Where the Temporal SDK's metrics come from, or why they are not part of the scrape. */
+  temporal: TemporalMetricsEndpoint;
 }
 
 /** Path of the workflow entry module, as source (tsx) or compiled (dist). */
@@ -54,59 +75,86 @@ export function workflowsPath(): string {
 export async function createMemloomWorker(options: MemloomWorkerOptions = {}): Promise<MemloomWorker> {
   const config = loadConfig(options.config);
   const logger = options.logger ?? createLogger(config.logLevel, 'memloom-worker');
-  installRuntime(logger);
+  const { metricsPort } = config;
+  // the SDK serves its metrics on a loopback port; the worker's metrics server passes them on
+  const temporalMetrics = installRuntime(logger, metricsPort !== undefined ? { metricsPort: await freeLoopbackPort() } : {});
   const db = options.db ?? createDb({ connectionString: config.databaseUrl, max: config.dbPoolSize, logger });
   let connection: NativeConnection;
+  let metricsServer: MetricsServer | undefined;
+  let metrics = options.metrics ?? NO_METRICS;
   try {
     // fail at start, naming what is wrong, rather than announce a worker that cannot run turns
     await checkDatabase(db, config.databaseUrl);
+    if (metricsPort !== undefined) {
+      const prometheus = createPrometheusMetrics({ db, logger });
+      metrics = fanOutMetrics(prometheus, metrics);
+      metricsServer = await startMetricsServer({ port: metricsPort, metrics: prometheus, temporal: temporalMetrics, logger });
+    }
     connection = options.connection ?? (await connectTemporal(config.temporalAddress));
   } catch (error) {
+    await metricsServer?.close();
     if (!options.db) await db.end();
     throw error;
   }
+  // a bad models file or a missing os.environ/ key stops the worker before it takes a turn
+  const modelsFile = options.models ?? (config.modelsFile !== undefined ? await loadModelsFile(config.modelsFile) : undefined);
   const tools = new ToolRegistry(options.tools ?? []);
   const activities = createActivities({
     db,
     logger,
     tools,
-    models: new ModelClients({ defaultBaseUrl: config.llmBaseUrl, apiKey: options.modelApiKey ?? readModelApiKey() }),
+    models: new ModelClients({
+      defaultBaseUrl: config.llmBaseUrl,
+      apiKey: options.modelApiKey ?? readModelApiKey(),
+      ...(modelsFile ? { models: { config: modelsFile.config, keys: resolveDeploymentKeys(modelsFile.config) } } : {}),
+    }),
+    metrics,
   });
-  const worker = await Worker.create({
-    connection,
-    namespace: config.temporalNamespace,
-    taskQueue: config.taskQueue,
-    activities,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
-    shutdownGraceTime: '10 seconds',
-    // every running activity may hold a pool connection: the pool is sized to match
-    maxConcurrentActivityTaskExecutions: config.activityConcurrency,
-    ...options.workerOptions,
-  });
+  let worker: Worker;
+  let toolWorker: Worker | undefined;
+  try {
+    worker = await Worker.create({
+      connection,
+      namespace: config.temporalNamespace,
+      taskQueue: config.taskQueue,
+      activities,
+      ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: workflowsPath() }),
+      shutdownGraceTime: '10 seconds',
+      // every running activity may hold a pool connection: the pool is sized to match
+      maxConcurrentActivityTaskExecutions: config.activityConcurrency,
+      ...options.workerOptions,
+    });
 
-  // user tools run only on workers that have them: their calls go to a task queue of this tool
-  // set, which every worker finds in the published registry
-  const toolQueue = toolSetTaskQueue(config.taskQueue, tools.userToolNames());
-  const toolWorker = toolQueue
-    ? await Worker.create({
-        connection,
-        namespace: config.temporalNamespace,
-        taskQueue: toolQueue,
-        activities: { runTool: activities.runTool },
-        shutdownGraceTime: '10 seconds',
-        maxConcurrentActivityTaskExecutions: config.activityConcurrency,
-      })
-    : undefined;
-  if (toolQueue) await publishTools(db, tools.published(toolQueue));
+    // user tools run only on workers that have them: their calls go to a task queue of this tool
+    // set, which every worker finds in the published registry
+    const toolQueue = toolSetTaskQueue(config.taskQueue, tools.userToolNames());
+    toolWorker = toolQueue
+      ? await Worker.create({
+          connection,
+          namespace: config.temporalNamespace,
+          taskQueue: toolQueue,
+          activities: { runTool: activities.runTool },
+          shutdownGraceTime: '10 seconds',
+          maxConcurrentActivityTaskExecutions: config.activityConcurrency,
+        })
+      : undefined;
+    if (toolQueue) await publishTools(db, tools.published(toolQueue));
+  } catch (error) {
+    // a listening metrics port would keep the process alive
+    await metricsServer?.close();
+    throw error;
+  }
 
   let running: Promise<void> | undefined;
   const closeOwned = async (): Promise<void> => {
+    await metricsServer?.close();
     if (!options.db) await db.end();
     if (!options.connection) await connection.close();
   };
   return {
     worker,
     taskQueue: config.taskQueue,
+    metricsServer: metricsServer ? { port: metricsServer.port, temporal: temporalMetrics } : null,
     run() {
       running ??= (async () => {
         const runs = [worker.run(), ...(toolWorker ? [toolWorker.run()] : [])];

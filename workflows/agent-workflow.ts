@@ -13,7 +13,10 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
+  sleep,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -23,7 +26,8 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import { NON_RETRYABLE_FAILURE_TYPES } from '../src/domain/errors.ts';
+import { NON_RETRYABLE_FAILURE_TYPES, RETRYABLE_MODEL_ERRORS } from '../src/domain/errors.ts';
+import { describeReason, ModelChain, retryDelayMs, type NextAttempt } from '../src/domain/model-chain.ts';
 import { StopReason, type Usage } from '../src/domain/letta-message.ts';
 import { MODEL_CALL_START_TO_CLOSE_MS, toolActivityStartToCloseMs } from '../src/domain/timeouts.ts';
 import {
@@ -31,8 +35,13 @@ import {
   RUN_CLOSING_FAILURE,
   TurnRequestSchema,
   turnUpdateId,
+  DIRECT_DEPLOYMENT,
   type AgentWorkflowInput,
   type AgentWorkflowStatus,
+  type CallModelResult,
+  type ModelCallStatus,
+  type PickOutcome,
+  type StepKey,
   type TurnResult,
 } from '../src/domain/turn.ts';
 import { AgentNameKey, FailedTurnsKey, LastFailedTurnKey } from '../src/domain/search-attributes.ts';
@@ -56,6 +65,21 @@ const TOOL_WORKER_WAIT = '1 minute';
 const BOOKKEEPING: ActivityOptions = { startToCloseTimeout: '30 seconds', retry: { ...retry, maximumAttempts: 25 } };
 
 const { callModel } = proxyActivities<Activities>(MODEL_CALL);
+/**
+ * One attempt of a routed chain: model failures come back to the workflow at once (the chain
+ * decides what next); Temporal retries only what is not the model's (a lost worker, Postgres).
+ */
+const MODEL_ATTEMPT: ActivityOptions = {
+  ...MODEL_CALL,
+  retry: { ...retry, maximumAttempts: 3, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES, ...RETRYABLE_MODEL_ERRORS] },
+};
+/** Routing decisions read a few rows of Postgres: local activities, next to the workflow task. */
+const { planModelCall, pickDeployment } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { ...retry, maximumAttempts: 10 },
+});
+/** Runs from before routing call the model with Temporal's retries; later runs with the chain. */
+const MODEL_POLICY_PATCH = 'model-policy-chain';
 const { runTool } = proxyActivities<Activities>({ ...TOOL_CALL, startToCloseTimeout: '2 minutes' });
 const { beginTurn, finishTurn, recordToolFailure } = proxyActivities<Activities>(BOOKKEEPING);
 
@@ -123,9 +147,13 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
   const show = (): void => {
     const counts = `${status.turnsCompleted} answered, ${status.turnsFailed} failed`;
     const who = agentName ? `Agent **${agentName}** · ` : '';
+    const m = status.model;
+    const call = !m?.deploymentId
+      ? ''
+      : ` (${m.group}${m.deploymentId === DIRECT_DEPLOYMENT ? '' : ` · ${m.deploymentId}`}, attempt ${m.attempt}: ${m.reason}${m.waiting ? `; waiting: ${m.waiting}` : ''})`;
     setCurrentDetails(
       status.currentMessageId
-        ? `${who}**${status.state}**: turn \`${status.currentMessageId}\`, step ${status.currentStep}; ${status.queuedTurns} queued; ${counts}`
+        ? `${who}**${status.state}**: turn \`${status.currentMessageId}\`, step ${status.currentStep}${call}; ${status.queuedTurns} queued; ${counts}`
         : `${who}**${status.closing ? 'closing' : 'idle'}**; ${counts}`,
     );
   };
@@ -157,6 +185,110 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
     }
   }
 
+  /** The model call of one step: one attempt, or (since routing) a chain of them. */
+  async function modelStep(key: StepKey): Promise<CallModelResult> {
+    if (!patched(MODEL_POLICY_PATCH)) {
+      return callModel.executeWithOptions({ ...MODEL_CALL, summary: `model call, step ${key.step}` }, [key]);
+    }
+    try {
+      return await modelChain(key);
+    } finally {
+      status.model = null;
+    }
+  }
+
+  /**
+   * The step's chain of attempts: each is one `callModel` activity whose summary names the group,
+   * the deployment, the attempt and why; a retry waits out its backoff, and when no deployment of
+   * any candidate group is free, the chain waits on a timer until the first one is.
+   */
+  async function modelChain(key: StepKey): Promise<CallModelResult> {
+    const planned = await planModelCall(key);
+    if (planned.kind === 'refused') throw ApplicationFailure.create({ type: planned.type, message: planned.message, nonRetryable: true });
+    const { plan } = planned;
+    const chain = new ModelChain(plan);
+    const deadline = Date.now() + plan.deadlineMs;
+    let next: NextAttempt = chain.first();
+    let pick: PickOutcome = planned.pick;
+    let last: { deploymentId: string; retryAfterMs: number | undefined; error: unknown } | null = null;
+    let waited = false;
+    const model: ModelCallStatus = {
+      mode: plan.mode,
+      group: plan.group,
+      attemptsPerGroup: plan.numRetries + 1,
+      deploymentId: null,
+      attempt: 1,
+      reason: 'first try',
+      lastFailure: null,
+      nextAttemptAt: null,
+      waiting: null,
+    };
+    status.model = model;
+    const repick = (attempt: NextAttempt): Promise<PickOutcome> =>
+      plan.mode === 'direct'
+        ? Promise.resolve({ kind: 'picked', group: plan.group, deploymentId: DIRECT_DEPLOYMENT })
+        : pickDeployment({ ...key, groups: attempt.groups, ...(attempt.avoid !== undefined ? { avoid: attempt.avoid } : {}), requireOther: attempt.requireOther, chainAttempt: chain.attempts + 1 });
+    for (;;) {
+      if (pick.kind === 'unavailable') {
+        if (pick.until > deadline) {
+          if (last) throw last.error;
+          throw ApplicationFailure.create({
+            type: pick.overBudget ? 'BudgetExceeded' : 'RateLimited',
+            message: `no deployment can take the call before the step's deadline: ${pick.reason}`,
+            nonRetryable: true,
+          });
+        }
+        model.nextAttemptAt = pick.until;
+        model.waiting = pick.reason;
+        show();
+        await sleep(Math.max(1, pick.until - Date.now()), { summary: `waiting for a deployment of ${next.groups.join(', ')}: ${pick.reason}`.slice(0, 200) });
+        model.waiting = null;
+        model.nextAttemptAt = null;
+        // the wait for a free deployment stands in for the backoff
+        waited = true;
+        pick = await repick(next);
+        continue;
+      }
+      chain.attempted(pick.group);
+      const reason = describeReason(next.reason);
+      if (last && !waited) {
+        const delay = retryDelayMs({
+          sameDeployment: pick.deploymentId === last.deploymentId,
+          triesInGroup: chain.triesInGroup - 1,
+          retryAfterMs: plan.retryAfterMs,
+          hintMs: last.retryAfterMs,
+        });
+        if (delay > 0) {
+          if (Date.now() + delay > deadline) throw last.error;
+          Object.assign(model, { group: pick.group, attempt: chain.triesInGroup, nextAttemptAt: Date.now() + delay, waiting: 'backoff' });
+          show();
+          await sleep(delay, { summary: `backoff before attempt ${chain.attempts} (${reason})` });
+          model.nextAttemptAt = null;
+          model.waiting = null;
+        }
+      }
+      Object.assign(model, { group: pick.group, deploymentId: pick.deploymentId, attempt: chain.triesInGroup, reason });
+      show();
+      const where = pick.deploymentId === DIRECT_DEPLOYMENT ? pick.group : `${pick.group} · ${pick.deploymentId}`;
+      try {
+        return await callModel.executeWithOptions(
+          { ...MODEL_ATTEMPT, summary: `model call · step ${key.step} · ${where} · attempt ${chain.attempts} · ${reason}` },
+          [{ ...key, route: { group: pick.group, deploymentId: pick.deploymentId, chainAttempt: chain.attempts, reason } }],
+        );
+      } catch (error) {
+        const failure = modelFailure(error);
+        if (!failure) throw error;
+        model.lastFailure = { type: failure.type, message: failure.message };
+        const after = chain.next({ type: failure.type, group: pick.group, deploymentId: pick.deploymentId });
+        if (!after) throw error;
+        last = { deploymentId: pick.deploymentId, retryAfterMs: failure.retryAfterMs, error };
+        waited = false;
+        next = after;
+        pick = await repick(next);
+      }
+    }
+  }
+
   async function runSteps(messageId: string, attempt: number, maxSteps: number, stepBase: number): Promise<TurnResult> {
     const usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
     let stopReason: StopReason = StopReason.MaxSteps;
@@ -167,9 +299,7 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
         status.state = 'thinking';
         status.currentStep = step;
         show();
-        const answer = await callModel.executeWithOptions({ ...MODEL_CALL, summary: `model call, step ${step}` }, [
-          { agentId, turnId: messageId, attempt, step },
-        ]);
+        const answer = await modelStep({ agentId, turnId: messageId, attempt, step });
         stepCount = n;
         usage.prompt_tokens += answer.usage.prompt_tokens;
         usage.completion_tokens += answer.usage.completion_tokens;
@@ -307,6 +437,19 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
     }
     await condition(() => active === 0 || mustContinueAsNew());
   }
+}
+
+/**
+ * The model failure of a failed attempt (its type, message and the provider's Retry-After), or
+ * null for failures that are not the model's. A timeout that outlived Temporal's retries is one.
+ */
+function modelFailure(error: unknown): { type: string; message: string; retryAfterMs: number | undefined } | null {
+  if (!(error instanceof ActivityFailure)) return null;
+  const cause = error.cause;
+  if (cause instanceof TimeoutFailure) return { type: 'Timeout', message: `the model call timed out (${cause.timeoutType})`, retryAfterMs: undefined };
+  if (!(cause instanceof ApplicationFailure) || cause.type === null || cause.type === undefined) return null;
+  const details = cause.details?.[0] as { retryAfterMs?: number | null } | undefined;
+  return { type: cause.type, message: cause.message, retryAfterMs: details?.retryAfterMs ?? undefined };
 }
 
 /** A tool activity that failed with a retryable cause has exhausted its retries. */

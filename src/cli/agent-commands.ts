@@ -15,12 +15,14 @@ import {
   countFlag,
   addLlmOptions,
   collect,
+  DEFAULT_CONTEXT_WINDOW,
   flagError,
   hasLlmFlags,
   intFlag,
   llmConfigFromFlags,
   llmFlagOf,
   LlmFlagsSchema,
+  numberFlag,
   parseFlags,
   withFlagPaths,
 } from './options.ts';
@@ -28,7 +30,29 @@ import { printNote, printResult } from './output.ts';
 
 const tagFlag = z.string().min(1, 'must not be empty');
 
-const CreateFlagsSchema = LlmFlagsSchema.extend({
+/**
+ * A flag with a `--no-` form that removes the setting: commander gives `false` for it, which
+ * becomes null; a value is parsed by `schema`, keeping its own message.
+ */
+function clearable<T>(schema: z.ZodType<T, string>) {
+  return z.union([z.literal(false), z.string()]).transform((value, ctx): T | null => {
+    if (value === false) return null;
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+    return z.NEVER;
+  });
+}
+
+/** Budget flags: the client checks the values (more than 0, a LiteLLM duration). */
+const BudgetFlagsSchema = z.object({ maxBudget: numberFlag.optional(), budgetDuration: z.string().optional() });
+
+const BUDGET_HELP = {
+  maxBudget: 'US dollars of model calls the agent may spend (per --budget-duration, else in all); a turn over it fails with BudgetExceeded',
+  budgetDuration: 'the budget window: 30s, 10m, 1h, 1d, 7d, 30d, 2w or 1mo, aligned to UTC (default: none, a lifetime budget)',
+} as const;
+
+const CreateFlagsSchema = LlmFlagsSchema.extend(BudgetFlagsSchema.shape).extend({
   name: z.string(),
   system: z.string().optional(),
   description: z.string().optional(),
@@ -50,6 +74,18 @@ export function blocksFromFlags(blockFlags: [string, string][], limitFlags: [str
   return blocks;
 }
 
+type AgentLlmConfigInput = NonNullable<CreateAgentInput['llm_config']>;
+
+/**
+ * Without `--context-window` (`given`), an llm_config leaves its window to the client: the model
+ * group's max_input_tokens (MEMLOOM_MODELS), else the window the command passes as its default.
+ */
+function withWindowOf(config: AgentLlmConfigInput, given: number | undefined): AgentLlmConfigInput {
+  if (given !== undefined) return { ...config, context_window: given };
+  const { context_window: _left, ...rest } = config;
+  return rest;
+}
+
 function createAgentInput(options: Record<string, unknown>): CreateAgentInput {
   const flags = parseFlags(CreateFlagsSchema, options);
   const { model, modelEndpoint, contextWindow, temperature, maxTokens } = flags;
@@ -60,10 +96,12 @@ function createAgentInput(options: Record<string, unknown>): CreateAgentInput {
     ...(flags.description !== undefined ? { description: flags.description } : {}),
     memory_blocks: blocksFromFlags(flags.block, flags.blockLimit),
     // without llm flags the persisted default (`memloom defaults llm`) applies
-    ...(hasLlmFlags(llm) ? { llm_config: llmConfigFromFlags(llm) } : {}),
+    ...(hasLlmFlags(llm) ? { llm_config: withWindowOf(llmConfigFromFlags(llm), contextWindow) } : {}),
     tools: flags.tool,
     tags: flags.tag,
     include_base_tools: flags.baseTools,
+    ...(flags.maxBudget !== undefined ? { max_budget: flags.maxBudget } : {}),
+    ...(flags.budgetDuration !== undefined ? { budget_duration: flags.budgetDuration } : {}),
   };
 }
 
@@ -78,8 +116,13 @@ function agentFlagOf(input: CreateAgentInput): (path: string) => string | undefi
     if (/^tools\.\d+$/.test(path)) return '--tool';
     if (/^tags\.\d+$/.test(path)) return '--tag';
     if (path === 'name' || path === 'system' || path === 'description') return `--${path}`;
-    return llmFlagOf(path);
+    return budgetFlagOf(path) ?? llmFlagOf(path);
   };
+}
+
+/** `max_budget` → `--max-budget`, `budget_duration` → `--budget-duration`. */
+function budgetFlagOf(path: string): string | undefined {
+  return path === 'max_budget' ? '--max-budget' : path === 'budget_duration' ? '--budget-duration' : undefined;
 }
 
 /**
@@ -115,7 +158,9 @@ function createCommand(): Command {
     .option('--block-limit <label=chars>', "character limit of a block given with --block (default 5000; repeatable)", collect)
     .option('--tool <name>', 'attach a tool registered on the worker (repeatable)', collect)
     .option('--tag <tag>', 'tag the agent (repeatable)', collect)
-    .option('--no-base-tools', 'do not attach the built-in memory tools (core_memory_append, archival_memory_search, ...)');
+    .option('--no-base-tools', 'do not attach the built-in memory tools (core_memory_append, archival_memory_search, ...)')
+    .option('--max-budget <usd>', BUDGET_HELP.maxBudget)
+    .option('--budget-duration <duration>', BUDGET_HELP.budgetDuration);
   addLlmOptions(command);
   addJsonOption(command);
   command.addHelpText(
@@ -124,14 +169,17 @@ function createCommand(): Command {
 Examples:
   $ memloom agent create --name my-assistant --block human= --block "persona=I am a helpful assistant." \\
       --model gpt-4o-mini --model-endpoint http://localhost:4000
-  $ memloom agent create --name researcher --tool search_web --tag team-a --block-limit human=2000 --block human=`,
+  $ memloom agent create --name researcher --tool search_web --tag team-a --block-limit human=2000 --block human=
+  $ memloom agent create --name capped --model smart --max-budget 5 --budget-duration 1d`,
   );
   return setAction(command, async (ctx, _args, options) => {
     const input = createAgentInput(options);
     const client = await ctx.client();
-    const agent = await client.createAgent(input, { onModelUnchecked: (note) => printNote(ctx.mode, note) }).catch((e: unknown) => {
-      throw withFlagPaths(withCliHints(e), agentFlagOf(input));
-    });
+    const agent = await client
+      .createAgent(input, { onModelUnchecked: (note) => printNote(ctx.mode, note), defaultContextWindow: DEFAULT_CONTEXT_WINDOW })
+      .catch((e: unknown) => {
+        throw withFlagPaths(withCliHints(e), agentFlagOf(input));
+      });
     printResult(ctx.mode, agent, (a) => `created agent ${a.name} (${a.id})\n${formatAgent(a)}`);
     const missing = await client.unregisteredTools(agent.tools);
     if (missing.length > 0) {
@@ -170,7 +218,9 @@ function listCommand(): Command {
 function showCommand(): Command {
   const command = new Command('show')
     .summary('show an agent, its memory and its workflow status')
-    .description("Show an agent: its llm_config, tools, tags, memory blocks, what its workflow is doing now, and its model usage (calls, tokens, cost when the endpoint reports it).")
+    .description(
+      "Show an agent: its llm_config, tools, tags, memory blocks, what its workflow is doing now, its model usage (calls, tokens, cost when the endpoint reports it) and its budget with the spend of the current window.",
+    )
     .argument('<agent>', 'agent id (agent-...) or name');
   addJsonOption(command);
   command.addHelpText('after', '\nExamples:\n  $ memloom agent show my-assistant\n  $ memloom agent show agent-0d6f... --json');
@@ -178,12 +228,14 @@ function showCommand(): Command {
     const ref = agentArg(idOrName);
     const client = await ctx.client();
     const agent = await client.getAgent(ref);
-    const [status, usage] = await Promise.all([client.getStatus(agent.id), client.getUsage(agent.id)]);
-    printResult(ctx.mode, { ...agent, status, usage }, (a) => formatAgent(a, a.status, a.usage));
+    const [status, usage, budget] = await Promise.all([client.getStatus(agent.id), client.getUsage(agent.id), client.getBudget(agent.id)]);
+    printResult(ctx.mode, { ...agent, status, usage, budget }, (a) => formatAgent(a, a.status, a.usage, a.budget));
   });
 }
 
 const UpdateFlagsSchema = LlmFlagsSchema.extend({
+  maxBudget: clearable(numberFlag).optional(),
+  budgetDuration: clearable(z.string()).optional(),
   name: z.string().optional(),
   system: z.string().optional(),
   description: z.string().optional(),
@@ -198,10 +250,21 @@ function updateCommand(): Command {
     .option('--name <name>', 'new unique name')
     .option('--system <prompt>', 'new system prompt')
     .option('--description <text>', 'new description')
-    .option('--tag <tag>', 'replace the tags with these (repeatable)', collect);
+    .option('--tag <tag>', 'replace the tags with these (repeatable)', collect)
+    .option('--max-budget <usd>', BUDGET_HELP.maxBudget)
+    .option('--no-max-budget', 'remove the budget')
+    .option('--budget-duration <duration>', BUDGET_HELP.budgetDuration.replace(/ \(default.*\)$/, ''))
+    .option('--no-budget-duration', 'make the budget a lifetime one (it never resets)');
   addLlmOptions(command);
   addJsonOption(command);
-  command.addHelpText('after', '\nExamples:\n  $ memloom agent update my-assistant --model gpt-4o --context-window 128000\n  $ memloom agent update my-assistant --system "You are terse."');
+  command.addHelpText(
+    'after',
+    `
+Examples:
+  $ memloom agent update my-assistant --model gpt-4o --context-window 128000
+  $ memloom agent update my-assistant --system "You are terse."
+  $ memloom agent update my-assistant --max-budget 2.50 --budget-duration 7d`,
+  );
   return setAction(command, async (ctx, [idOrName], options) => {
     const ref = agentArg(idOrName);
     const flags = parseFlags(UpdateFlagsSchema, options);
@@ -213,11 +276,20 @@ function updateCommand(): Command {
       ...(flags.system !== undefined ? { system: flags.system } : {}),
       ...(flags.description !== undefined ? { description: flags.description } : {}),
       ...(flags.tag !== undefined ? { tags: flags.tag } : {}),
+      ...(flags.maxBudget !== undefined ? { max_budget: flags.maxBudget } : {}),
+      ...(flags.budgetDuration !== undefined ? { budget_duration: flags.budgetDuration } : {}),
     };
-    if (hasLlmFlags(llm)) patch.llm_config = llmConfigFromFlags(llm, (await client.getAgent(ref)).llm_config);
+    if (hasLlmFlags(llm)) {
+      const current = (await client.getAgent(ref)).llm_config;
+      const merged = llmConfigFromFlags(llm, current);
+      // another model group brings its own max_input_tokens, unless --context-window says otherwise
+      patch.llm_config = model !== undefined && model !== current.model ? withWindowOf(merged, contextWindow) : merged;
+    }
     if (Object.keys(patch).length === 0) flagError('', 'nothing to change: pass at least one option (see --help)');
     const agent = await client.updateAgent(ref, patch, { onModelUnchecked: (note) => printNote(ctx.mode, note) }).catch((e: unknown) => {
-      throw withFlagPaths(e, (p) => (p === 'name' || p === 'system' || p === 'description' ? `--${p}` : /^tags\.\d+$/.test(p) ? '--tag' : llmFlagOf(p)));
+      throw withFlagPaths(e, (p) =>
+        p === 'name' || p === 'system' || p === 'description' ? `--${p}` : /^tags\.\d+$/.test(p) ? '--tag' : (budgetFlagOf(p) ?? llmFlagOf(p)),
+      );
     });
     printResult(ctx.mode, agent, (a) => `updated agent ${a.name} (${a.id})\n${formatAgent(a)}`);
   });

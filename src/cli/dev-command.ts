@@ -44,7 +44,7 @@ export function devCommand(): Command {
     .option('--tools <module>', 'user tools for the worker (a module exporting defineTool results)')
     .option(
       '--models <file>',
-      'a LiteLLM config.yaml of model groups for the worker (env MEMLOOM_MODELS): validated at start, with its os.environ/ keys; routing by it is not active yet',
+      'a LiteLLM config.yaml of model groups for the worker (env MEMLOOM_MODELS): validated at start, with its os.environ/ keys; agents whose model is one of its groups are routed by it',
     )
     .option('--log-format <format>', 'worker logs: pretty (default in a terminal) or json (default otherwise; MEMLOOM_LOG_FORMAT)');
   addJsonOption(command);
@@ -135,7 +135,7 @@ async function checkModels(file: string | undefined): Promise<DevModels | null> 
 function describeModels(models: DevModels | null): string[] {
   if (!models) return [`  models file     none (--models or MEMLOOM_MODELS)`];
   return [
-    `  models file     ${models.file} (validated; routing by it: not active yet)`,
+    `  models file     ${models.file} (routing its groups)`,
     `  model groups    ${models.groups.map((g) => `${g.name} (${g.deployments.join(', ')})`).join('; ')}`,
   ];
 }

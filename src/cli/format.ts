@@ -4,10 +4,12 @@
  * @module
  */
 import type { AgentState, Block } from '../domain/agent.ts';
+import { formatBudgetSpend, formatUsd, type BudgetVerdict } from '../domain/budget.ts';
 import type { LettaMessage, LettaResponse } from '../domain/letta-message.ts';
 import type { LlmConfig } from '../domain/llm-config.ts';
 import type { AgentWorkflowStatus } from '../domain/turn.ts';
 import type { TurnDetails } from '../client/memloom-client.ts';
+import type { TurnModelCall } from '../db/usage-store.ts';
 import type { UsageTotals } from '../db/usage-store.ts';
 
 /** Tool returns longer than this are cut in text output (`--json` has them whole). */
@@ -88,7 +90,17 @@ export function formatUsage(u: UsageTotals): string {
   return `${u.calls} model calls · tokens ${u.total_tokens} (prompt ${u.prompt_tokens}, completion ${u.completion_tokens})${cost}`;
 }
 
-export function formatAgent(a: AgentState, status?: AgentWorkflowStatus | null, usage?: UsageTotals): string {
+/**
+ * An agent's budget: with its verdict, the spend of the current window (`$0.25 of $1.00 this 1d
+ * window (resets at ...)`); without, what it allows (`$1.00 per 1d window`).
+ */
+export function formatBudget(a: Pick<AgentState, 'max_budget' | 'budget_duration'>, verdict?: BudgetVerdict | null): string {
+  if (verdict) return formatBudgetSpend(verdict);
+  if (a.max_budget === null) return 'none';
+  return a.budget_duration === null ? `${formatUsd(a.max_budget)} (lifetime budget)` : `${formatUsd(a.max_budget)} per ${a.budget_duration} window`;
+}
+
+export function formatAgent(a: AgentState, status?: AgentWorkflowStatus | null, usage?: UsageTotals, budget?: BudgetVerdict | null): string {
   const lines = [
     field('id', a.id),
     field('name', a.name),
@@ -99,6 +111,7 @@ export function formatAgent(a: AgentState, status?: AgentWorkflowStatus | null, 
     field('tags', a.tags.length > 0 ? a.tags.join(', ') : '(none)'),
     ...(status !== undefined ? [field('status', formatStatus(status))] : []),
     ...(usage !== undefined ? [field('usage', formatUsage(usage))] : []),
+    ...(budget !== undefined || a.max_budget !== null ? [field('budget', formatBudget(a, budget))] : []),
     field('created', a.created_at),
     field('system', indent(a.system)),
     'memory:',
@@ -115,7 +128,14 @@ export function formatAgentList(list: AgentState[]): string {
   return rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd()).join('\n');
 }
 
-/** A turn record, its attempts, then its messages step by step. */
+/** `  step 1 · 2. fast · fast-1 · fallback from smart after Upstream5xx → ok · 130 tokens · $0.0004 · 812 ms` */
+function formatModelCall(c: TurnModelCall): string {
+  const where = [`${c.chainAttempt ?? '-'}. ${c.modelGroup}`, c.deployment, ...(c.reason ? [c.reason] : [])].join(' · ');
+  const result = [c.outcome, ...(c.outcome === 'ok' ? [`${c.totalTokens} tokens`] : []), ...(c.cost !== null ? [`$${c.cost.toFixed(4)}`] : []), `${c.latencyMs} ms`];
+  return `  step ${c.step ?? '-'} · ${where} → ${result.join(' · ')}`;
+}
+
+/** A turn record, its attempts, its model calls, then its messages step by step. */
 export function formatTurn(t: TurnDetails): string {
   const u = t.usage;
   const outcome =
@@ -138,6 +158,7 @@ export function formatTurn(t: TurnDetails): string {
       const how = a.status === 'failed' ? ` (${a.errorType ?? 'Error'}: ${a.errorMessage ?? ''})` : a.stopReason ? ` (${a.stopReason})` : '';
       return `  ${a.attempt}. ${a.status}${how} · steps ${a.stepBase + 1}..${a.stepBase + a.stepCount}`;
     }),
+    ...(t.modelCalls.length > 0 ? ['model calls:', ...t.modelCalls.map(formatModelCall)] : []),
     'messages:',
     ...t.messages.map((m) => `  ${formatMessage(m).replace(/\n/g, '\n  ')}`),
   ];

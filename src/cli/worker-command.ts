@@ -2,20 +2,21 @@
  * `memloom worker`: runs agent workflows and activities (model calls, memory, tools) until
  * SIGINT or SIGTERM, with the user tools of a module given by `--tools`. A models file
  * (`--models` or MEMLOOM_MODELS) is validated at start, its keys resolved; routing by it is not
- * wired yet.
+ * wired yet. `--metrics-port` (or MEMLOOM_METRICS_PORT) serves Prometheus metrics at `/metrics`.
  * @module
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
+import { z } from 'zod';
 import { redactUrl } from '../client/errors.ts';
 import { loadConfig, readModelApiKey } from '../config/env.ts';
 import { loadModelsFile, resolveDeploymentKeys, type CheckedModels } from '../config/models-file.ts';
 import { ConfigError } from '../domain/errors.ts';
 import type { ToolDefinition } from '../tools/define-tool.ts';
 import { setAction } from './command-context.ts';
-import { addJsonOption } from './options.ts';
+import { addJsonOption, intFlag, parseFlags } from './options.ts';
 import { printResult, writeErr } from './output.ts';
 
 /** True for what `defineTool` returns. */
@@ -72,6 +73,18 @@ export interface WorkerInfo {
   tools: string[];
   /** The models file validated at start, with its groups and their deployment ids. */
   models: { file: string; groups: { name: string; deployments: string[] }[] } | null;
+  /** The Prometheus endpoint, and whether the Temporal SDK's metrics are part of it (and why not). */
+  metrics: { port: number; path: '/metrics'; temporalSdk: boolean; note: string | null } | null;
+}
+
+const WorkerFlags = z.object({
+  metricsPort: intFlag.pipe(z.number().min(1, 'must be a port number from 1 to 65535').max(65_535, 'must be a port number from 1 to 65535')).optional(),
+});
+
+function formatMetrics(metrics: WorkerInfo['metrics']): string {
+  if (!metrics) return 'none (--metrics-port or MEMLOOM_METRICS_PORT)';
+  const where = `http://localhost:${metrics.port}${metrics.path}`;
+  return metrics.temporalSdk ? `${where} (memloom and Temporal SDK)` : `${where} (memloom only; Temporal SDK metrics: ${metrics.note})`;
 }
 
 function formatWorkerInfo(info: WorkerInfo): string {
@@ -81,7 +94,8 @@ function formatWorkerInfo(info: WorkerInfo): string {
     `  model endpoint: ${info.modelEndpoint ?? "none by default (agents' llm_config.model_endpoint)"}`,
     `  model API key:  ${info.modelApiKeySet ? 'set' : 'not set (LLM_API_KEY or OPENAI_API_KEY)'}`,
     `  user tools:     ${info.tools.length > 0 ? info.tools.join(', ') : 'none (pass --tools ./tools.ts)'}`,
-    `  models file:    ${info.models ? `${info.models.file} (validated; routing by it: not active yet)` : 'none (--models or MEMLOOM_MODELS)'}`,
+    `  models file:    ${info.models ? `${info.models.file} (routing its groups)` : 'none (--models or MEMLOOM_MODELS)'}`,
+    `  metrics:        ${formatMetrics(info.metrics)}`,
     ...(info.models ? [`  model groups:   ${info.models.groups.map((g) => `${g.name} (${g.deployments.join(', ')})`).join('; ')}`] : []),
     'Stop with Ctrl-C (SIGINT) or SIGTERM.',
   ].join('\n');
@@ -98,8 +112,9 @@ export function workerCommand(): Command {
     .option('--workflow-bundle <file>', 'a prebuilt workflow bundle (bundleWorkflowCode) for a faster start')
     .option(
       '--models <file>',
-      'a LiteLLM config.yaml of model groups (env MEMLOOM_MODELS): validated at start, with its os.environ/ keys; routing by it is not active yet',
-    );
+      'a LiteLLM config.yaml of model groups (env MEMLOOM_MODELS): validated at start, with its os.environ/ keys; agents whose model is one of its groups are routed by it',
+    )
+    .option('--metrics-port <port>', 'serve Prometheus metrics (memloom and Temporal SDK) at /metrics on this port (env MEMLOOM_METRICS_PORT)');
   addJsonOption(command);
   command.addHelpText(
     'after',
@@ -107,20 +122,23 @@ export function workerCommand(): Command {
 Examples:
   $ LLM_BASE_URL=http://localhost:4000 LLM_API_KEY=sk-... memloom worker
   $ memloom worker --tools ./my-tools.ts --task-queue memloom-prod
-  $ memloom worker --models ./config.yaml        # check it first: memloom models check ./config.yaml`,
+  $ memloom worker --models ./config.yaml        # check it first: memloom models check ./config.yaml
+  $ memloom worker --metrics-port 9464           # scrape http://HOST:9464/metrics`,
   );
   return setAction(command, async (ctx, _args, options) => {
+    const flags = parseFlags(WorkerFlags, { metricsPort: options.metricsPort });
     const cwd = process.cwd();
     const tools = typeof options.tools === 'string' ? await loadToolsModule(options.tools, cwd) : [];
     const bundle = typeof options.workflowBundle === 'string' ? resolve(cwd, options.workflowBundle) : undefined;
     if (bundle !== undefined && !existsSync(bundle)) throw new ConfigError(`--workflow-bundle: no such file: ${bundle}`);
-    const config = loadConfig(ctx.overrides);
+    const overrides = { ...ctx.overrides, ...(flags.metricsPort !== undefined ? { metricsPort: flags.metricsPort } : {}) };
+    const config = loadConfig(overrides);
     const modelsFile = typeof options.models === 'string' ? options.models : config.modelsFile;
     const models = modelsFile !== undefined ? await checkModelsAtStart(modelsFile) : null;
     // loaded on use: the worker SDK and its native runtime are only needed by this command
     const { createMemloomWorker } = await import('../../workers/agent-worker.ts');
     const worker = await createMemloomWorker({
-      config: ctx.overrides,
+      config: overrides,
       tools,
       ...(bundle !== undefined ? { workflowBundle: { codePath: bundle } } : {}),
     });
@@ -135,6 +153,12 @@ Examples:
       models: models && {
         file: models.source,
         groups: models.config.groups.map((g) => ({ name: g.name, deployments: g.deployments.map((d) => d.id) })),
+      },
+      metrics: worker.metricsServer && {
+        port: worker.metricsServer.port,
+        path: '/metrics',
+        temporalSdk: 'url' in worker.metricsServer.temporal,
+        note: 'unavailable' in worker.metricsServer.temporal ? worker.metricsServer.temporal.unavailable : null,
       },
     };
     // the result document goes to stdout with --json; people read the banner on stderr

@@ -14,7 +14,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { loadConfig, type MemloomConfig } from '../config/env.ts';
 import { loadModelsFile, type CheckedModels } from '../config/models-file.ts';
+import { modelsReport, type ModelsReport } from './models-report.ts';
 import * as agents from '../db/agent-store.ts';
+import { agentBudgetStatus } from '../db/budget-store.ts';
 import * as messages from '../db/message-store.ts';
 import { retryTransient } from '../db/db-errors.ts';
 import { insertPassage, listPassages, searchPassages, type Passage } from '../db/passage-store.ts';
@@ -31,14 +33,17 @@ import {
 } from '../db/turn-store.ts';
 import { findPublishedTools } from '../db/tool-store.ts';
 import {
+  listTurnModelCalls,
   usageReport,
   usageTotals,
   UsageGroupBy,
+  type TurnModelCall,
   type UsageReportRow,
   type UsageReportTotals,
   type UsageTotals,
 } from '../db/usage-store.ts';
-import { parseBudgetDuration } from '../domain/model-policy.ts';
+import { parseBudgetDuration, type ModelsConfig } from '../domain/model-policy.ts';
+import type { BudgetVerdict } from '../domain/budget.ts';
 import {
   BlockLabelSchema,
   blockLimitProblem,
@@ -46,15 +51,17 @@ import {
   DEFAULT_SYSTEM_PROMPT,
   maxBlockLimit,
   messageSizeProblem,
+  resolveAgentLlmConfig,
   UpdateAgentSchema,
   UpdateBlockSchema,
   type AgentState,
+  type AgentLlmConfig,
   type Block,
   type CreateAgentInput,
   type UpdateAgentInput,
   type UpdateBlockInput,
 } from '../domain/agent.ts';
-import { NotFoundError, TurnFailedError, ValidationError } from '../domain/errors.ts';
+import { BudgetExceededError, ConfigError, NotFoundError, TurnFailedError, ValidationError } from '../domain/errors.ts';
 import { AgentRefSchema, agentWorkflowId, IdPrefix, MessageIdSchema, newId } from '../domain/ids.ts';
 import { toLettaMessages, type LettaMessage, type LettaResponse } from '../domain/letta-message.ts';
 import {
@@ -93,6 +100,12 @@ export interface AgentWriteOptions {
    * `GET /v1/models` (unreachable, an error answer, no endpoint known here); the agent is written anyway.
    */
   onModelUnchecked?: (note: string) => void;
+  /**
+   * The `context_window` of an `llm_config` given without one when no models file gives it (no
+   * file, or the group sets no `max_input_tokens`). An update falls back to the agent's current
+   * window. @default none: such an `llm_config` is a ValidationError
+   */
+  defaultContextWindow?: number;
 }
 
 /** Models an error lists of those an endpoint serves. */
@@ -103,6 +116,12 @@ export interface ClientOptions extends Partial<MemloomConfig> {
   connection?: Connection;
   /** An existing pool (not closed by {@link MemloomClient.close}). */
   db?: Db;
+  /**
+   * The models config (a checked LiteLLM config.yaml, see `loadModelsFile`): agents must name one
+   * of its groups, and their `context_window` defaults to the group's `max_input_tokens`.
+   * @default the file MEMLOOM_MODELS names (`modelsFile`), read on first use; none without it
+   */
+  models?: ModelsConfig;
 }
 
 export interface UserMessageOptions {
@@ -202,6 +221,27 @@ function withoutPassword(key: string): string {
   }
 }
 
+/**
+ * The budget columns an update writes: `max_budget: null` removes the budget with its duration;
+ * a `budget_duration` needs a budget, given now or already set.
+ */
+function budgetPatch(
+  agent: agents.AgentRecord,
+  patch: { max_budget?: number | null | undefined; budget_duration?: string | null | undefined },
+): Pick<agents.AgentPatch, 'max_budget' | 'budget_duration'> {
+  if (patch.max_budget === null) return { max_budget: null, budget_duration: null };
+  if (patch.budget_duration != null && patch.max_budget === undefined && agent.max_budget === null) {
+    throw new ValidationError(
+      [{ path: 'budget_duration', message: `needs a max_budget: agent ${agent.name} has no budget; pass max_budget too` }],
+      'agent update',
+    );
+  }
+  return {
+    ...(patch.max_budget !== undefined ? { max_budget: patch.max_budget } : {}),
+    ...(patch.budget_duration !== undefined ? { budget_duration: patch.budget_duration } : {}),
+  };
+}
+
 /** Validates how a caller names an agent (`idOrName`). */
 function agentRef(idOrName: unknown): string {
   return parseInput(AgentRefSchema, idOrName, 'agent', 'idOrName');
@@ -222,6 +262,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** A turn's record with its attempts and messages, as `memloom turn show` prints it. */
 export interface TurnDetails extends TurnRecord {
   attempts: TurnAttemptRecord[];
+  /** Every model call attempt: the chain of each step (group, deployment, why, outcome). */
+  modelCalls: TurnModelCall[];
   messages: LettaMessage[];
 }
 
@@ -254,13 +296,13 @@ function isTooManyInFlightUpdates(error: unknown): boolean {
  * ```
  */
 export async function createClient(options: ClientOptions = {}): Promise<MemloomClient> {
-  const { connection: givenConnection, db: givenDb, ...overrides } = options;
+  const { connection: givenConnection, db: givenDb, models, ...overrides } = options;
   const config = loadConfig(overrides);
   // lazy: commands that only read Postgres never wait for Temporal; the first workflow call
   // checks the server and names TEMPORAL_ADDRESS when it cannot be reached
   const connection = givenConnection ?? lazyTemporalConnection(config.temporalAddress);
   const db = givenDb ?? createDb({ connectionString: config.databaseUrl });
-  return new MemloomClient(config, connection, db, { ownsConnection: !givenConnection, ownsDb: !givenDb });
+  return new MemloomClient(config, connection, db, { ownsConnection: !givenConnection, ownsDb: !givenDb }, models);
 }
 
 export class MemloomClient {
@@ -269,13 +311,17 @@ export class MemloomClient {
   readonly #temporalReady: () => Promise<void>;
   /** The models file (MEMLOOM_MODELS), read once on first use. */
   #models: Promise<CheckedModels> | undefined;
+  /** The models config given to {@link createClient}, which wins over MEMLOOM_MODELS. */
+  readonly #givenModels: ModelsConfig | undefined;
 
   constructor(
     readonly config: MemloomConfig,
     readonly connection: Connection,
     readonly db: Db,
     private readonly owns: { ownsConnection: boolean; ownsDb: boolean },
+    models?: ModelsConfig,
   ) {
+    this.#givenModels = models;
     this.#temporalReady = temporalReadiness(connection, config.temporalAddress, owns);
     // the connection is lazy: the first workflow call checks the server
     this.temporal = new Client({
@@ -325,19 +371,20 @@ export class MemloomClient {
   async createAgent(input: CreateAgentInput, options: AgentWriteOptions = {}): Promise<AgentState> {
     const parsed = parseInput(CreateAgentSchema, input, 'agent');
     return this.#db(async () => {
-      const llm = parsed.llm_config ?? (await this.getDefaultLlmConfig());
-      if (!llm) {
+      const given = parsed.llm_config ?? (await this.getDefaultLlmConfig());
+      if (!given) {
         throw new ValidationError(
           [{ path: 'llm_config', message: 'is required: pass one, or set a default with setDefaultLlmConfig' }],
           'agent',
         );
       }
+      const llm = await this.#resolveLlmConfig(given, options.defaultContextWindow, 'agent');
       const tooLarge = parsed.memory_blocks.flatMap((b, i) => {
         const problem = blockLimitProblem(b.limit, parsed.name, llm.context_window);
         return problem ? [{ path: `memory_blocks.${i}.limit`, message: problem }] : [];
       });
       if (tooLarge.length > 0) throw new ValidationError(tooLarge, 'agent');
-      await this.#checkModel(llm, 'agent', options);
+      await this.#checkModelServed(llm, 'agent', options);
       const embedding = parsed.embedding_config ?? (await this.getDefaultEmbeddingConfig()) ?? undefined;
       const { include_base_tools, ...rest } = parsed;
       const tools = [...new Set([...(include_base_tools ? BASE_TOOL_NAMES : []), ...parsed.tools])];
@@ -371,8 +418,12 @@ export class MemloomClient {
     const parsed = parseInput(UpdateAgentSchema, patch, 'agent update');
     return this.#db(async () => {
       const agent = await agents.requireAgent(this.db, ref);
-      if (parsed.llm_config) {
-        const window = parsed.llm_config.context_window;
+      const { llm_config: givenLlm, max_budget: _budget, budget_duration: _window, ...rest } = parsed;
+      const changes: agents.AgentPatch = { ...rest, ...budgetPatch(agent, parsed) };
+      if (givenLlm) {
+        const llm = await this.#resolveLlmConfig(givenLlm, options.defaultContextWindow ?? agent.llm_config.context_window, 'agent update');
+        changes.llm_config = llm;
+        const window = llm.context_window;
         const blocks = await agents.getBlocks(this.db, agent.id);
         const over = blocks.filter((b) => blockLimitProblem(b.limit, agent.name, window) !== undefined);
         if (over.length > 0) {
@@ -388,11 +439,11 @@ export class MemloomClient {
           );
         }
         const was = agent.llm_config;
-        if (parsed.llm_config.model !== was.model || parsed.llm_config.model_endpoint !== was.model_endpoint) {
-          await this.#checkModel(parsed.llm_config, 'agent update', options);
+        if (llm.model !== was.model || llm.model_endpoint !== was.model_endpoint) {
+          await this.#checkModelServed(llm, 'agent update', options);
         }
       }
-      return agents.updateAgent(this.db, agent.id, parsed);
+      return agents.updateAgent(this.db, agent.id, changes);
     }).then(async (updated) => {
       if (parsed.name !== undefined) await this.#announceRename(updated.id, updated.name);
       return updated;
@@ -400,25 +451,51 @@ export class MemloomClient {
   }
 
   /**
-   * Checks `llm.model`: with a models file (MEMLOOM_MODELS) it must be one of its groups; without
-   * one, it is asked of its endpoint's `GET /v1/models` (the agent's `model_endpoint`, else
-   * LLM_BASE_URL): a ValidationError at `llm_config.model` when the endpoint lists its models and
-   * this one is not among them. Anything short of such a list is not an error, only a note.
+   * What routing sees of each deployment of the models file: cooling down until, failures this
+   * minute, rpm/tpm used, calls in flight, p50 latency, spend — `memloom models list`. A
+   * ConfigError without a models file (createClient's `models`, or MEMLOOM_MODELS).
    */
-  async #checkModel(llm: LlmConfig, subject: string, options: AgentWriteOptions): Promise<void> {
+  async modelsReport(): Promise<ModelsReport> {
+    const models = await this.#modelsConfig();
+    if (!models) throw new ConfigError('no models file is configured: set MEMLOOM_MODELS to a LiteLLM config.yaml, or pass models to createClient');
+    return this.#db(() => modelsReport(this.db, models.config), { idempotent: true });
+  }
+
+  /**
+   * The models config in effect and what to call it in errors: the one given to
+   * {@link createClient}, else the file MEMLOOM_MODELS names (read once; a bad file is a
+   * ValidationError naming its paths), else null.
+   */
+  async #modelsConfig(): Promise<{ config: ModelsConfig; source: string } | null> {
+    if (this.#givenModels) return { config: this.#givenModels, source: 'the models config' };
     const file = this.config.modelsFile;
-    if (file !== undefined) {
-      this.#models ??= loadModelsFile(file).catch((error: unknown) => {
-        this.#models = undefined;
-        throw error;
-      });
-      const groups = (await this.#models).config.groups.map((g) => g.name);
-      if (groups.includes(llm.model)) return;
-      throw new ValidationError(
-        [{ path: 'llm_config.model', message: `"${llm.model}" is not a model group of ${file}: the groups are ${groups.join(', ')}` }],
-        subject,
-      );
-    }
+    if (file === undefined) return null;
+    this.#models ??= loadModelsFile(file).catch((error: unknown) => {
+      this.#models = undefined;
+      throw error;
+    });
+    return { config: (await this.#models).config, source: file };
+  }
+
+  /**
+   * The agent's `llm_config` from `llm` as given: with a models config, `llm.model` must be one
+   * of its groups (a ValidationError at `llm_config.model` listing them) and a missing
+   * `context_window` is the group's `max_input_tokens`; else `fallbackWindow`.
+   */
+  async #resolveLlmConfig(llm: AgentLlmConfig, fallbackWindow: number | undefined, subject: string): Promise<LlmConfig> {
+    const resolved = resolveAgentLlmConfig(llm, await this.#modelsConfig(), fallbackWindow);
+    if ('issues' in resolved) throw new ValidationError(resolved.issues, subject);
+    return resolved.llm;
+  }
+
+  /**
+   * Without a models config, asks `llm.model` of its endpoint's `GET /v1/models` (the agent's
+   * `model_endpoint`, else LLM_BASE_URL): a ValidationError at `llm_config.model` when the endpoint
+   * lists its models and this one is not among them. Anything short of such a list is not an
+   * error, only a note. With a models config the group was checked by {@link #resolveLlmConfig}.
+   */
+  async #checkModelServed(llm: LlmConfig, subject: string, options: AgentWriteOptions): Promise<void> {
+    if ((await this.#modelsConfig()) !== null) return;
     const baseUrl = llm.model_endpoint ?? this.config.llmBaseUrl;
     const note = (text: string): void => options.onModelUnchecked?.(`note: model "${llm.model}" not checked: ${text}`);
     if (baseUrl === undefined) return note('no model endpoint known here (llm_config.model_endpoint or LLM_BASE_URL)');
@@ -475,7 +552,8 @@ export class MemloomClient {
    * Sends a user message and waits for the agent's answer (a durable turn on the agent's
    * workflow). The message and its turn record are stored together first; sending a message id
    * again returns that turn's outcome and never a second answer. Throws {@link TurnFailedError}
-   * when the turn cannot finish, e.g. on a 401; it stays failed until {@link retryTurn}.
+   * when the turn cannot finish, e.g. on a 401; it stays failed until {@link retryTurn}. Throws
+   * {@link BudgetExceededError}, having written nothing, when the agent has spent its `max_budget`.
    */
   async userMessage(idOrName: string, text: string, options: UserMessageOptions = {}): Promise<LettaResponse> {
     const ref = agentRef(idOrName);
@@ -484,6 +562,9 @@ export class MemloomClient {
     const agent = await this.#db(() => agents.requireAgent(this.db, ref));
     const tooLarge = messageSizeProblem(estimateTokens(content), agent.name, agent.llm_config.context_window);
     if (tooLarge) throw new ValidationError([{ path: 'text', message: tooLarge }], 'message');
+    // a resent message id is answered from its turn, whatever the budget says now
+    const resent = opts.messageId !== undefined && (await this.#db(() => findTurn(this.db, opts.messageId!))) !== null;
+    if (!resent) await this.#checkBudget(agent);
     await this.#temporalReady(); // store no message for a turn that cannot run
     const messageId = opts.messageId ?? newId(IdPrefix.Message);
     const { turn } = await this.#db(() =>
@@ -502,14 +583,19 @@ export class MemloomClient {
 
   /**
    * Runs the next attempt of a failed turn, after every turn already answered, and waits for
-   * it. A completed turn returns its answer; a queued or running one is waited for.
+   * it. A completed turn returns its answer; a queued or running one is waited for. A failed
+   * turn of an agent over its budget is not run again: {@link BudgetExceededError}.
    */
   async retryTurn(messageId: string): Promise<LettaResponse> {
     const id = parseInput(MessageIdSchema, messageId, 'turn', 'messageId');
+    const existing = await this.#db(() => findTurn(this.db, id));
+    if (!existing) throw new NotFoundError('turn', id, 'no message was sent with this id');
+    const agent = await this.#db(() => agents.requireAgent(this.db, existing.agentId));
+    // only a failed or cancelled turn runs again: that attempt is a new turn for the budget
+    if (existing.status === TurnStatus.Failed || existing.status === TurnStatus.Cancelled) await this.#checkBudget(agent);
     await this.#temporalReady(); // request no retry that cannot run
     const turn = await this.#db(() => withTransaction(this.db, (tx) => requestRetry(tx, id)));
     if (!turn) throw new NotFoundError('turn', id, 'no message was sent with this id');
-    const agent = await this.#db(() => agents.requireAgent(this.db, turn.agentId));
     return this.#answer(agent.name, turn);
   }
 
@@ -519,8 +605,12 @@ export class MemloomClient {
     return this.#db(async () => {
       const turn = await findTurn(this.db, id);
       if (!turn) throw new NotFoundError('turn', id, 'no message was sent with this id');
-      const [attempts, rows] = await Promise.all([listTurnAttempts(this.db, id), messages.listTurnMessages(this.db, turn.agentId, id)]);
-      return { ...turn, attempts, messages: rows.flatMap(toLettaMessages) };
+      const [attempts, modelCalls, rows] = await Promise.all([
+        listTurnAttempts(this.db, id),
+        listTurnModelCalls(this.db, id),
+        messages.listTurnMessages(this.db, turn.agentId, id),
+      ]);
+      return { ...turn, attempts, modelCalls, messages: rows.flatMap(toLettaMessages) };
     });
   }
 
@@ -637,6 +727,24 @@ export class MemloomClient {
       const agent = await agents.requireAgent(this.db, ref);
       return s.query ? searchPassages(this.db, agent.id, { query: s.query, topK: s.topK }) : listPassages(this.db, agent.id, s.topK);
     });
+  }
+
+  /**
+   * How the agent's budget stands now: its `max_budget`, the spend (USD) in its current
+   * `budget_duration` window and when that resets; null when the agent has no budget.
+   */
+  async getBudget(idOrName: string): Promise<BudgetVerdict | null> {
+    const ref = agentRef(idOrName);
+    return this.#db(async () => agentBudgetStatus(this.db, (await agents.requireAgent(this.db, ref)).id));
+  }
+
+  /**
+   * Refuses a new turn of an agent that has spent its budget: a {@link BudgetExceededError}
+   * naming the budget, the spend and when it resets. Runs before anything of the turn is written.
+   */
+  async #checkBudget(agent: { id: string; name: string }): Promise<void> {
+    const verdict = await this.#db(() => agentBudgetStatus(this.db, agent.id));
+    if (verdict?.exceeded) throw new BudgetExceededError(agent.id, agent.name, verdict);
   }
 
   /** Token usage of every model call the agent made. */

@@ -55,6 +55,14 @@ export function describeProgress(input: {
   }
   const step = pending[0];
   const where = `step ${status.currentStep}`;
+  const model = status.model;
+  if (model?.nextAttemptAt !== null && model?.nextAttemptAt !== undefined) {
+    const next = `next in ${Math.max(0, Math.ceil((model.nextAttemptAt - Date.now()) / 1000))} s`;
+    if (model.waiting !== 'backoff') return `model call waiting: no deployment is free (${model.waiting}), ${next} (${where})`;
+    const failure = model.lastFailure ? `failing: ${model.lastFailure.type}, ` : '';
+    const group = model.mode === 'routed' ? ` in ${model.group}` : '';
+    return `model call ${failure}attempt ${model.attempt} of ${model.attemptsPerGroup}${group}, ${next} (${where})`;
+  }
   if (!step) return `${status.state === 'running_tool' ? 'running a tool' : 'thinking'}, ${where}`;
   if (step.lastFailureType && step.attempt > 1) {
     const of = step.maximumAttempts > 0 ? ` of ${step.maximumAttempts}` : '';

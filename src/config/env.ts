@@ -30,6 +30,7 @@ const EnvSchema = z.object({
   MEMLOOM_DB_POOL_SIZE: optionalString,
   MEMLOOM_AGENT_IDLE_TIMEOUT: optionalString,
   MEMLOOM_MODELS: optionalString,
+  MEMLOOM_METRICS_PORT: optionalString,
 });
 
 /** Where memloom's services are, resolved once from options over environment over defaults. */
@@ -70,6 +71,11 @@ export interface MemloomConfig {
    * (`loadModelsFile` in ./models-file.ts).
    */
   modelsFile: string | undefined;
+  /**
+   * The worker serves Prometheus metrics (memloom's and the Temporal SDK's) at `/metrics` on this
+   * port (MEMLOOM_METRICS_PORT, `memloom worker --metrics-port`). @default undefined: none
+   */
+  metricsPort: number | undefined;
 }
 
 export const DEFAULT_CONFIG = {
@@ -113,6 +119,7 @@ export function loadConfig(options: Partial<MemloomConfig> = {}, env: Env = proc
         ? DEFAULT_CONFIG.agentIdleTimeoutMs
         : parseDuration(e.MEMLOOM_AGENT_IDLE_TIMEOUT, 'MEMLOOM_AGENT_IDLE_TIMEOUT'),
     modelsFile: e.MEMLOOM_MODELS,
+    metricsPort: e.MEMLOOM_METRICS_PORT === undefined ? undefined : parsePort(e.MEMLOOM_METRICS_PORT, 'MEMLOOM_METRICS_PORT'),
     ...defined,
   };
 }
@@ -148,6 +155,15 @@ function parsePositiveInt(text: string | undefined, name: string): number | unde
   const value = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(value) || value < 1 || value > 10_000) {
     throw new ConfigError(`${name}: must be a whole number from 1 to 10000 (got "${text}")`);
+  }
+  return value;
+}
+
+/** A TCP port from 1 to 65535; throws ConfigError naming `name`. */
+export function parsePort(text: string, name: string): number {
+  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isSafeInteger(value) || value < 1 || value > 65_535) {
+    throw new ConfigError(`${name}: must be a port number from 1 to 65535 (got "${text}")`);
   }
   return value;
 }

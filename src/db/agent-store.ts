@@ -19,8 +19,19 @@ export interface AgentRecord {
   embedding_config: EmbeddingConfig | null;
   tools: string[];
   tags: string[];
+  /** US dollars per `budget_duration` (or in all); null: no budget. */
+  max_budget: number | null;
+  /** As written (`1d`); null: a lifetime budget, or none. */
+  budget_duration: string | null;
   created_at: Date;
   updated_at: Date;
+}
+
+/** An agents row as pg returns it: `numeric` comes as a string. */
+type AgentRow = Omit<AgentRecord, 'max_budget'> & { max_budget: string | number | null };
+
+function toAgentRecord(row: AgentRow): AgentRecord {
+  return { ...row, max_budget: row.max_budget === null ? null : Number(row.max_budget) };
 }
 
 interface BlockRow {
@@ -58,6 +69,8 @@ export function toAgentState(agent: AgentRecord, blocks: Block[]): AgentState {
     embedding_config: agent.embedding_config,
     tools: agent.tools,
     tags: agent.tags,
+    max_budget: agent.max_budget,
+    budget_duration: agent.budget_duration,
     blocks,
     memory: { blocks },
     created_at: agent.created_at.toISOString(),
@@ -80,9 +93,10 @@ export async function insertAgent(db: Db, input: NewAgent): Promise<AgentState> 
   try {
     await withTransaction(db, async (tx) => {
       await tx.query(
-        `INSERT INTO agents (id, name, system, description, llm_config, embedding_config, tools, tags)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [id, input.name, input.system, input.description ?? null, input.llm_config, input.embedding_config ?? null, input.tools, input.tags],
+        `INSERT INTO agents (id, name, system, description, llm_config, embedding_config, tools, tags, max_budget, budget_duration)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [id, input.name, input.system, input.description ?? null, input.llm_config, input.embedding_config ?? null, input.tools, input.tags,
+          input.max_budget ?? null, input.budget_duration ?? null],
       );
       await insertBlocks(tx, id, input.memory_blocks);
     });
@@ -114,8 +128,8 @@ async function insertBlocks(tx: Queryable, agentId: string, blocks: CreateBlock[
 /** Finds an agent by id (`agent-<uuid>`) or by its unique name. */
 export async function findAgent(db: Queryable, idOrName: string): Promise<AgentRecord | null> {
   const column = isId(IdPrefix.Agent, idOrName) ? 'id' : 'name';
-  const { rows } = await db.query<AgentRecord>(`SELECT * FROM agents WHERE ${column} = $1`, [idOrName]);
-  return rows[0] ?? null;
+  const { rows } = await db.query<AgentRow>(`SELECT * FROM agents WHERE ${column} = $1`, [idOrName]);
+  return rows[0] ? toAgentRecord(rows[0]) : null;
 }
 
 export async function requireAgent(db: Queryable, idOrName: string): Promise<AgentRecord> {
@@ -146,7 +160,7 @@ export interface AgentFilter {
 
 /** Agents, newest first (the most recently created is what a user looks for). */
 export async function listAgents(db: Db, filter: AgentFilter = {}): Promise<AgentState[]> {
-  const { rows } = await db.query<AgentRecord>(
+  const { rows } = await db.query<AgentRow>(
     `SELECT * FROM agents
      WHERE ($1::text IS NULL OR name = $1) AND ($2::text[] IS NULL OR tags @> $2)
      ORDER BY created_at DESC, id DESC LIMIT $3`,
@@ -157,7 +171,7 @@ export async function listAgents(db: Db, filter: AgentFilter = {}): Promise<Agen
      WHERE ab.agent_id = ANY($1) ORDER BY ab.position, ab.label`,
     [rows.map((r) => r.id)],
   );
-  return rows.map((a) => toAgentState(a, blockRows.filter((b) => b.agent_id === a.id).map(toBlock)));
+  return rows.map((a) => toAgentState(toAgentRecord(a), blockRows.filter((b) => b.agent_id === a.id).map(toBlock)));
 }
 
 export interface AgentPatch {
@@ -168,6 +182,10 @@ export interface AgentPatch {
   embedding_config?: EmbeddingConfig | undefined;
   tools?: string[] | undefined;
   tags?: string[] | undefined;
+  /** null removes the budget. */
+  max_budget?: number | null | undefined;
+  /** null: a lifetime budget (or none). */
+  budget_duration?: string | null | undefined;
 }
 
 export async function updateAgent(db: Db, agentId: string, patch: AgentPatch): Promise<AgentState> {

@@ -36,18 +36,25 @@ export interface UsageRecord extends UsageServedBy {
   latencyMs: number;
   /** `ok`, or the failure type. */
   outcome: string;
+  /** The attempt's place in its step's chain (1: first try); null for calls before routing. */
+  chainAttempt?: number | null;
+  /** Why the attempt was made: `first try`, `retry after Upstream5xx`, `fallback from smart ...`. */
+  reason?: string | null;
+  /** The deployment a LiteLLM proxy reported, when memloom's deployment is that proxy. */
+  upstreamDeployment?: string | null;
 }
 
 export async function recordUsage(db: Queryable, u: UsageRecord): Promise<void> {
   await db.query(
     `INSERT INTO usage (agent_id, workflow_id, turn_id, step, attempt, model_group, deployment,
                         prompt_tokens, completion_tokens, total_tokens, latency_ms, outcome,
-                        cost, endpoint, model_group_served, api_base, call_id, attempted_retries, attempted_fallbacks)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+                        cost, endpoint, model_group_served, api_base, call_id, attempted_retries, attempted_fallbacks,
+                        chain_attempt, reason, upstream_deployment)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
     [u.agentId, u.workflowId, u.turnId, u.step, u.attempt, u.modelGroup, u.deployment,
       u.promptTokens, u.completionTokens, u.totalTokens, u.latencyMs, u.outcome,
       u.cost ?? null, u.endpoint ?? null, u.modelGroupServed ?? null, u.apiBase ?? null, u.callId ?? null,
-      u.attemptedRetries ?? null, u.attemptedFallbacks ?? null],
+      u.attemptedRetries ?? null, u.attemptedFallbacks ?? null, u.chainAttempt ?? null, u.reason ?? null, u.upstreamDeployment ?? null],
   );
 }
 
@@ -169,4 +176,53 @@ export async function usageReport(db: Queryable, q: UsageReportQuery): Promise<{
     // GROUPING SETS yields the () row even when no call matched
     total: totals(rows.find((r) => r.is_total)!),
   };
+}
+
+/** One model call attempt of a turn, as `memloom turn show` lists its chain. */
+export interface TurnModelCall {
+  step: number | null;
+  /** The attempt's place in its step's chain; null for calls before routing. */
+  chainAttempt: number | null;
+  modelGroup: string;
+  deployment: string;
+  reason: string | null;
+  /** `ok`, or the failure type. */
+  outcome: string;
+  totalTokens: number;
+  /** USD; null when unknown. */
+  cost: number | null;
+  latencyMs: number;
+  at: Date;
+}
+
+/** Every model call attempt of the turn `turnId`, in the order they were made. */
+export async function listTurnModelCalls(db: Queryable, turnId: string): Promise<TurnModelCall[]> {
+  const { rows } = await db.query<{
+    step: number | null;
+    chain_attempt: number | null;
+    model_group: string;
+    deployment: string;
+    reason: string | null;
+    outcome: string;
+    total_tokens: number;
+    cost: number | null;
+    latency_ms: number;
+    created_at: Date;
+  }>(
+    `SELECT step, chain_attempt, model_group, deployment, reason, outcome, total_tokens, cost::float8 AS cost, latency_ms, created_at
+     FROM usage WHERE turn_id = $1 ORDER BY id`,
+    [turnId],
+  );
+  return rows.map((r) => ({
+    step: r.step,
+    chainAttempt: r.chain_attempt,
+    modelGroup: r.model_group,
+    deployment: r.deployment,
+    reason: r.reason,
+    outcome: r.outcome,
+    totalTokens: r.total_tokens,
+    cost: r.cost,
+    latencyMs: r.latency_ms,
+    at: r.created_at,
+  }));
 }

@@ -3,7 +3,10 @@
  * @module
  */
 import { z } from 'zod';
+import { BudgetDurationSchema, MaxBudgetSchema } from './budget.ts';
+import type { FieldIssue } from './errors.ts';
 import { EmbeddingConfigSchema, LlmConfigSchema, type EmbeddingConfig, type LlmConfig } from './llm-config.ts';
+import type { ModelsConfig } from './model-policy.ts';
 import { charLength } from './validation.ts';
 
 /** Letta's default character limit of a block. Limits count characters (code points). */
@@ -108,20 +111,70 @@ function uniqueLabels(blocks: { label: string }[], ctx: z.RefinementCtx): void {
   });
 }
 
+/**
+ * An agent's `llm_config` as given: `context_window` may be left out, and then comes from the
+ * model group's `max_input_tokens` in the models file (MEMLOOM_MODELS), or from the caller's default.
+ */
+export const AgentLlmConfigSchema = LlmConfigSchema.extend({ context_window: LlmConfigSchema.shape.context_window.optional() });
+export type AgentLlmConfig = z.output<typeof AgentLlmConfigSchema>;
+
+/**
+ * The `llm_config` an agent gets from `llm` as given. With a models config, `llm.model` must name
+ * one of its groups, and a missing `context_window` is the smallest `max_input_tokens` of the
+ * group's deployments; otherwise (or when none sets it) `fallbackWindow`. Returns the issues
+ * instead when `llm` cannot be resolved; `source` names the models config in them.
+ */
+export function resolveAgentLlmConfig(
+  llm: AgentLlmConfig,
+  models: { config: ModelsConfig; source: string } | null,
+  fallbackWindow: number | undefined,
+): { llm: LlmConfig } | { issues: FieldIssue[] } {
+  let groupWindow: number | undefined;
+  if (models) {
+    const groups = models.config.groups;
+    const group = groups.find((g) => g.name === llm.model);
+    if (!group) {
+      const known = groups.map((g) => g.name).join(', ') || 'none';
+      return { issues: [{ path: 'llm_config.model', message: `"${llm.model}" is not a model group of ${models.source}: the groups are ${known}` }] };
+    }
+    const windows = group.deployments.flatMap((d) => (d.maxInputTokens === null ? [] : [d.maxInputTokens]));
+    if (windows.length > 0) groupWindow = Math.min(...windows);
+  }
+  const contextWindow = llm.context_window ?? groupWindow ?? fallbackWindow;
+  if (contextWindow === undefined) {
+    const why = models ? `model group "${llm.model}" sets no model_info.max_input_tokens` : 'no models file (MEMLOOM_MODELS) gives one';
+    return { issues: [{ path: 'llm_config.context_window', message: `is required: ${why}` }] };
+  }
+  const parsed = LlmConfigSchema.safeParse({ ...llm, context_window: contextWindow });
+  if (parsed.success) return { llm: parsed.data };
+  // a group's max_input_tokens below what an agent needs
+  const from = llm.context_window === undefined && contextWindow === groupWindow ? ` (the max_input_tokens of model group "${llm.model}")` : '';
+  return { issues: parsed.error.issues.map((i) => ({ path: ['llm_config', ...i.path.map(String)].join('.'), message: `${i.message}${from}` })) };
+}
+
+const NEEDS_BUDGET = 'needs a max_budget: the duration is the window a max_budget counts spend in';
+
 export const CreateAgentSchema = z
   .object({
     name: AgentNameSchema,
     system: z.string().min(1, 'must not be empty').optional(),
     description: DescriptionSchema.optional(),
     memory_blocks: z.array(CreateBlockSchema).max(100, 'must have at most 100 blocks').default([]),
-    llm_config: LlmConfigSchema.optional(),
+    llm_config: AgentLlmConfigSchema.optional(),
     embedding_config: EmbeddingConfigSchema.optional(),
     tools: z.array(ToolNameSchema).default([]),
     /** Attach memloom's built-in memory tools. @default true */
     include_base_tools: z.boolean().default(true),
     tags: TagsSchema.default([]),
+    /** US dollars of model calls the agent may spend (per `budget_duration`); a turn past it fails with BudgetExceeded. @default no budget */
+    max_budget: MaxBudgetSchema.nullish(),
+    /** The window of `max_budget`: `30s 10m 1h 1d 7d 30d 2w 1mo`, aligned to the epoch (UTC). @default none: a lifetime budget */
+    budget_duration: BudgetDurationSchema.nullish(),
   })
-  .superRefine((a, ctx) => uniqueLabels(a.memory_blocks, ctx));
+  .superRefine((a, ctx) => {
+    uniqueLabels(a.memory_blocks, ctx);
+    if (a.budget_duration != null && a.max_budget == null) ctx.addIssue({ code: 'custom', path: ['budget_duration'], message: NEEDS_BUDGET });
+  });
 export type CreateAgentInput = z.input<typeof CreateAgentSchema>;
 export type CreateAgent = z.output<typeof CreateAgentSchema>;
 
@@ -130,12 +183,21 @@ export const UpdateAgentSchema = z
     name: AgentNameSchema.optional(),
     system: z.string().min(1, 'must not be empty').optional(),
     description: DescriptionSchema.optional(),
-    llm_config: LlmConfigSchema.optional(),
+    llm_config: AgentLlmConfigSchema.optional(),
     embedding_config: EmbeddingConfigSchema.optional(),
     tools: z.array(ToolNameSchema).optional(),
     tags: TagsSchema.optional(),
+    /** A new budget in US dollars; null removes the budget (and its duration). */
+    max_budget: MaxBudgetSchema.nullable().optional(),
+    /** A new budget window; null makes the budget a lifetime one. */
+    budget_duration: BudgetDurationSchema.nullable().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((a, ctx) => {
+    if (a.max_budget === null && a.budget_duration != null) {
+      ctx.addIssue({ code: 'custom', path: ['budget_duration'], message: `${NEEDS_BUDGET}, and max_budget: null removes the budget` });
+    }
+  });
 export type UpdateAgentInput = z.input<typeof UpdateAgentSchema>;
 
 export const UpdateBlockSchema = z
@@ -174,6 +236,10 @@ export interface AgentState {
   /** Names of the tools attached to the agent. */
   tools: string[];
   tags: string[];
+  /** US dollars of model calls the agent may spend per `budget_duration` (or in all); null: no budget. */
+  max_budget: number | null;
+  /** The budget's window as written (`1d`); null: a lifetime budget, or none. */
+  budget_duration: string | null;
   blocks: Block[];
   memory: { blocks: Block[] };
   created_at: string;

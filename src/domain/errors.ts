@@ -5,6 +5,7 @@
  * @module
  */
 import type { z } from 'zod';
+import { budgetExceededMessage, type BudgetVerdict } from './budget.ts';
 
 /** Typed failures of a model call. The value is the `ApplicationFailure.type`. */
 export const ModelErrorType = {
@@ -81,6 +82,7 @@ export const ErrorCode = {
   TurnFailed: 'turn_failed',
   Config: 'config_error',
   DatabaseUnavailable: 'database_unavailable',
+  BudgetExceeded: 'budget_exceeded',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -162,5 +164,20 @@ export class TurnFailedError extends MemloomError {
     options?: { cause?: unknown },
   ) {
     super(ErrorCode.TurnFailed, message, options);
+  }
+}
+
+/**
+ * The agent has spent its budget (`max_budget` per `budget_duration`): a turn is refused before
+ * any model call, and nothing of it is written. The message names the budget, the spend and
+ * when the window resets.
+ */
+export class BudgetExceededError extends MemloomError {
+  constructor(
+    readonly agentId: string,
+    readonly agentName: string,
+    readonly verdict: BudgetVerdict,
+  ) {
+    super(ErrorCode.BudgetExceeded, budgetExceededMessage(agentName, verdict));
   }
 }

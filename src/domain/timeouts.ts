@@ -50,3 +50,12 @@ export const TOOL_ACTIVITY_MARGIN_MS = 30_000;
 export function toolActivityStartToCloseMs(toolTimeoutMs: number): number {
   return toolTimeoutMs + TOOL_ACTIVITY_MARGIN_MS;
 }
+
+/**
+ * The model calls of one step (every attempt, backoff and wait for a cooldown) end this long
+ * after its first attempt: a wait that would end later fails the step instead.
+ */
+export const MODEL_CHAIN_DEADLINE_MS = 600_000;
+
+/** Attempts after the first of a direct call (no models file group): 6 in all, as before routing. */
+export const DIRECT_NUM_RETRIES = 5;

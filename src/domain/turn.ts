@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from 'zod';
+import type { ModelPlan } from './model-chain.ts';
 import { AgentIdSchema, MessageIdSchema } from './ids.ts';
 import type { StopReason, Usage } from './letta-message.ts';
 
@@ -88,6 +89,60 @@ export interface AgentWorkflowStatus {
   turnsFailed: number;
   /** True once this run takes no new turns (it is about to continue as new or end). */
   closing: boolean;
+  /** The current step's model call chain; null between steps and in runs before routing. */
+  model?: ModelCallStatus | null;
+}
+
+/** Where the current step's model call is in its chain of attempts. */
+export interface ModelCallStatus {
+  /** `routed` by the models file, or `direct` to one endpoint. */
+  mode: 'routed' | 'direct';
+  group: string;
+  /** Attempts a group gets: 1 + `num_retries`. */
+  attemptsPerGroup: number;
+  /** The deployment of the current (or last) attempt. */
+  deploymentId: string | null;
+  /** The current attempt, or the next one while waiting. */
+  attempt: number;
+  /** Why the current attempt is made: `first try`, `retry after RateLimited`, ... */
+  reason: string;
+  lastFailure: { type: string; message: string } | null;
+  /** Epoch ms the next attempt starts (a backoff or a wait for a cooldown to end); null: running. */
+  nextAttemptAt: number | null;
+  /** Why it waits: `backoff`, or every deployment is unavailable. */
+  waiting: string | null;
+}
+
+/** The deployment id of a direct call (no models file group): LLM_BASE_URL or the agent's model_endpoint. */
+export const DIRECT_DEPLOYMENT = 'direct';
+
+/** One model call attempt as the workflow orders it: where and why. */
+export interface ModelRoute {
+  group: string;
+  /** A deployment id of the models file, or {@link DIRECT_DEPLOYMENT}. */
+  deploymentId: string;
+  /** 1-based place in the step's chain. */
+  chainAttempt: number;
+  reason: string;
+}
+
+/** What the router says about the next attempt. */
+export type PickOutcome =
+  | { kind: 'picked'; group: string; deploymentId: string }
+  /** No deployment of the offered groups can take it before `until` (epoch ms); `reason` says why. */
+  | { kind: 'unavailable'; until: number; reason: string; overBudget: boolean };
+
+export type PlanOutcome =
+  | { kind: 'plan'; plan: ModelPlan; pick: PickOutcome }
+  /** The turn may not call a model: its agent is over budget. */
+  | { kind: 'refused'; type: string; message: string };
+
+export interface PickInput extends StepKey {
+  groups: string[];
+  avoid?: string;
+  requireOther: boolean;
+  /** The attempt the pick is for: seeds the choice among equals. */
+  chainAttempt: number;
 }
 
 /** Identifies one model step of one attempt of a turn. */
@@ -97,6 +152,11 @@ export interface StepKey {
   /** The turn attempt this step belongs to: writes of an attempt that lost its turn are refused. */
   attempt: number;
   step: number;
+}
+
+/** `callModel`'s input: the step, and (from runs with routing) where and why to call. */
+export interface CallModelInput extends StepKey {
+  route?: ModelRoute;
 }
 
 export interface CallModelResult {

@@ -66,7 +66,8 @@ const TRY_AGAIN = /try again in (\d+(?:\.\d+)?)\s*(ms|milliseconds|s|sec|seconds
  * say "Authentication Error," (with a space) and have type `auth_error`, so they never match.
  */
 const PROVIDER_AUTH = /authentication_error|AuthenticationError/;
-const MODEL_GROUP = /Received Model Group=([^\s,]+)/;
+/** The group a LiteLLM error names: `Received Model Group=smart` (older), `model group 'smart' failed` (1.108). */
+const MODEL_GROUP = /Received Model Group=([^\s,]+)|model group '([^']+)'/;
 /** `error.type`s of LiteLLM refusing the caller's (the worker's) key. */
 const PROXY_KEY_REFUSED: ReadonlySet<string> = new Set(['auth_error', 'token_not_found_in_db', 'expired_key']);
 
@@ -151,7 +152,8 @@ function classifyApiError(error: APIError, context: ModelCallContext, endpoint: 
     );
   }
   if (authStatus && PROVIDER_AUTH.test(text)) {
-    const group = MODEL_GROUP.exec(error.message)?.[1] ?? context.modelGroup ?? 'unknown';
+    const named = MODEL_GROUP.exec(error.message);
+    const group = named?.[1] ?? named?.[2] ?? context.modelGroup ?? 'unknown';
     return auth(
       `the provider rejected the key configured for model group ${group} in the LiteLLM proxy's config (not the worker's key): ${words}`,
     );

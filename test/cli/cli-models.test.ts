@@ -127,7 +127,7 @@ describe('memloom worker --models', () => {
       });
       void exited.then((code) => reject(new Error(`worker exited with ${code}: ${output}`)));
     });
-    assert.match(output, /models file: +.*good\.yaml \(validated; routing by it: not active yet\)/);
+    assert.match(output, /models file: +.*good\.yaml \(routing its groups\)/);
     assert.match(output, /model groups: +smart \(smart-openai, [0-9a-f]{16}\); fast \([0-9a-f]{16}\)/);
     child.kill('SIGTERM');
     assert.equal(await exited, 0);

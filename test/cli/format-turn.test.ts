@@ -22,6 +22,7 @@ const base: TurnDetails = {
   attempts: [
     { attempt: 1, status: 'queued', stepBase: 0, stepCount: 0, stopReason: null, errorType: null, errorMessage: null, queuedAt: new Date(0), startedAt: null, finishedAt: null },
   ],
+  modelCalls: [],
   messages: [],
 };
 
@@ -41,4 +42,17 @@ test('a failed turn shows its error and each attempt', () => {
   const text = formatTurn(failed);
   assert.match(text, /^status: +failed · RateLimited: model endpoint returned 429$/m);
   assert.match(text, /^ {2}1\. failed \(RateLimited: model endpoint returned 429\) · steps 1\.\.1$/m);
+});
+
+test('a turn shows the chain of its model calls: group, deployment, why, outcome', () => {
+  const call = { step: 1, modelGroup: 'smart', totalTokens: 0, cost: null, latencyMs: 812, at: new Date(0) };
+  const text = formatTurn({
+    ...base,
+    status: 'completed',
+    modelCalls: [
+      { ...call, chainAttempt: 1, deployment: 'smart-1', reason: 'first try', outcome: 'Upstream5xx' },
+      { ...call, chainAttempt: 2, modelGroup: 'fast', deployment: 'fast-1', reason: 'fallback from smart after Upstream5xx', outcome: 'ok', totalTokens: 130, cost: 0.0004 },
+    ],
+  });
+  assert.match(text, /^model calls:\n {2}step 1 · 1\. smart · smart-1 · first try → Upstream5xx · 812 ms\n {2}step 1 · 2\. fast · fast-1 · fallback from smart after Upstream5xx → ok · 130 tokens · \$0\.0004 · 812 ms$/m);
 });

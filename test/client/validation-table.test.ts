@@ -77,6 +77,11 @@ const CASES: Case[] = [
   ['createAgent', 'NaN context window', call('createAgent', { name: 'b9', llm_config: { ...llm, context_window: Number.NaN } }), 'llm_config.context_window'],
   ['createAgent', 'NUL in the model name', call('createAgent', { name: 'b10', llm_config: { ...llm, model: NUL } }), 'llm_config.model'],
   ['createAgent', 'no llm_config and no default', call('createAgent', { name: 'b11' }), 'llm_config', /setDefaultLlmConfig/],
+  ['createAgent', 'no context window and no models file', call('createAgent', { name: 'b12', llm_config: { model: llm.model, model_endpoint: llm.model_endpoint } }), 'llm_config.context_window', /is required/],
+  ['createAgent', 'zero budget', call('createAgent', { name: 'b13', llm_config: llm, max_budget: 0 }), 'max_budget', /more than 0/],
+  ['createAgent', 'NaN budget', call('createAgent', { name: 'b14', llm_config: llm, max_budget: Number.NaN }), 'max_budget'],
+  ['createAgent', 'budget window not a duration', call('createAgent', { name: 'b15', llm_config: llm, max_budget: 1, budget_duration: 'daily' }), 'budget_duration', /30s, 10m, 1h, 1d/],
+  ['createAgent', 'budget window without a budget', call('createAgent', { name: 'b16', llm_config: llm, budget_duration: '1d' }), 'budget_duration', /needs a max_budget/],
 
   ['listAgents', 'negative limit', call('listAgents', { limit: -1 }), 'limit'],
   ['listAgents', 'NaN limit', call('listAgents', { limit: Number.NaN }), 'limit'],
@@ -95,6 +100,9 @@ const CASES: Case[] = [
   ['updateAgent', 'tags not an array', call('updateAgent', 'narrow', { tags: 'x' }), 'tags'],
   ['updateAgent', 'unknown field', call('updateAgent', 'narrow', { colour: 'red' }), ''],
   ['updateAgent', 'NUL in agent', call('updateAgent', NUL, { name: 'x' }), 'idOrName'],
+  ['updateAgent', 'negative budget', call('updateAgent', 'narrow', { max_budget: -1 }), 'max_budget', /more than 0/],
+  ['updateAgent', 'NUL in the budget window', call('updateAgent', 'narrow', { max_budget: 1, budget_duration: NUL }), 'budget_duration'],
+  ['updateAgent', 'budget window on an agent without a budget', call('updateAgent', 'narrow', { budget_duration: '1d' }), 'budget_duration', /agent narrow has no budget/],
   [
     'updateAgent',
     'context window too small for a block limit',
@@ -156,6 +164,7 @@ const CASES: Case[] = [
   ['searchArchivalMemory', 'query not a string', call('searchArchivalMemory', 'narrow', 42), 'query'],
 
   ['getUsage', 'empty', call('getUsage', ''), 'idOrName'],
+  ['getBudget', 'NUL', call('getBudget', NUL), 'idOrName', /NUL/],
   ['getStatus', 'NUL', call('getStatus', NUL), 'idOrName'],
   ['usageReport', 'unknown grouping', call('usageReport', { by: 'week' }), 'by', /must be one of agent, model, deployment, day/],
   ['usageReport', 'since neither a duration nor a date', call('usageReport', { since: 'last tuesday' }), 'since', /duration such as 1h, 7d or 30d/],
@@ -169,7 +178,7 @@ const CASES: Case[] = [
 ];
 
 /** Methods that take no input, or only close the client. */
-const NO_INPUT = new Set(['constructor', 'close', 'getDefaultLlmConfig', 'getDefaultEmbeddingConfig']);
+const NO_INPUT = new Set(['constructor', 'close', 'getDefaultLlmConfig', 'getDefaultEmbeddingConfig', 'modelsReport']);
 
 describe('SDK input validation: a table of bad inputs per public method', () => {
   test('every public method with input is in the table', () => {

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { parse } from 'yaml';
+import { parseModelsConfig } from '../../src/config/models-file.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string): string => readFileSync(`${root}${path}`, 'utf8');
@@ -53,8 +55,47 @@ test('docker-compose.yml wires the services of the production shape', () => {
   assert.match(compose, /LITELLM_MASTER_KEY: \$\{LITELLM_MASTER_KEY:\?/, 'the master key comes from the environment');
   assert.match(compose, /LLM_API_KEY: \$\{LITELLM_MASTER_KEY:\?/, 'the worker authenticates to the proxy with it');
   assert.match(compose, /command: \["migrate"\]/, 'migrations and search attributes are applied before workers start');
-  assert.ok(existsSync(`${root}docker/litellm-config.yaml`));
-  for (const name of ['TEMPORAL_ADDRESS', 'DATABASE_URL', 'LLM_BASE_URL', 'MEMLOOM_TASK_QUEUE']) {
+  for (const name of ['TEMPORAL_ADDRESS', 'DATABASE_URL', 'LLM_BASE_URL', 'MEMLOOM_TASK_QUEUE', 'MEMLOOM_MODELS']) {
     assert.ok(readme.includes(name), `README documents ${name}`);
   }
+});
+
+interface Service {
+  command?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+}
+
+test('one config.yaml is mounted into the proxy and the workers, and both can read it', () => {
+  const { services } = parse(compose, { merge: true }) as { services: Record<string, Service> };
+  const proxy = services['litellm']!;
+  const worker = services['worker']!;
+  const mount = './docker/config.yaml:/app/config.yaml:ro';
+  assert.ok(proxy.volumes?.includes(mount), 'the proxy mounts docker/config.yaml');
+  assert.ok(worker.volumes?.includes(mount), 'the workers mount docker/config.yaml');
+  assert.deepEqual(proxy.command?.slice(0, 2), ['--config', '/app/config.yaml']);
+  // the default: memloom routes; MEMLOOM_MODELS set and empty sends every call to the proxy
+  assert.equal(worker.environment?.['MEMLOOM_MODELS'], '${MEMLOOM_MODELS-/app/config.yaml}');
+  assert.equal(worker.environment?.['LLM_BASE_URL'], 'http://litellm:4000');
+
+  const models = parseModelsConfig(read('docker/config.yaml'), 'docker/config.yaml');
+  assert.ok(models.config.groups.length > 0);
+  assert.deepEqual(models.literalKeys, [], 'keys are os.environ/ references, not written in the file');
+  // every key the file names reaches both containers that read it
+  const keyVars = new Set(models.config.groups.flatMap((g) => g.deployments.flatMap((d) => (d.apiKey && 'env' in d.apiKey ? [d.apiKey.env] : []))));
+  assert.ok(keyVars.size > 0);
+  for (const name of keyVars) {
+    assert.ok(proxy.environment?.[name] !== undefined, `the proxy gets ${name}`);
+    assert.ok(worker.environment?.[name] !== undefined, `the workers get ${name}`);
+  }
+  assert.match(read('docker/config.yaml'), /master_key: os\.environ\/LITELLM_MASTER_KEY/);
+});
+
+test('the README explains the two ways to run and the proxy as a plain gateway', () => {
+  const docker = readme.slice(readme.indexOf('## Run with Docker'), readme.indexOf('\n## ', readme.indexOf('## Run with Docker') + 1));
+  assert.ok(docker.includes('docker/config.yaml'), 'the Docker section names the shared models file');
+  assert.ok(docker.includes('MEMLOOM_MODELS= docker compose up -d'), 'the Docker section shows how to run over the proxy');
+  const proxy = readme.slice(readme.indexOf('## Use your LiteLLM proxy'), readme.indexOf('## Run with Docker'));
+  assert.match(proxy, /plain gateway: `num_retries: 0` and no\s+`fallbacks`/);
+  assert.match(proxy, /6 × 3 = 18 upstream calls/);
 });

@@ -117,6 +117,16 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'model-chain',
+    runs: 1,
+    async play({ client, model, agentId, messageId }) {
+      // a failed attempt, its backoff timer, then a second attempt that answers
+      model.enqueue({ kind: 'error', status: 500 }, { kind: 'reply', content: 'Second time lucky.' });
+      lastText(await client.userMessage(agentId, 'Try twice.', { messageId: messageId(1) }));
+      assert.equal(model.chatRequests().length, 2);
+    },
+  },
+  {
     name: 'continue-as-new',
     runs: 2,
     async play({ client, agentId, messageId, settle, continuedAsNew }) {

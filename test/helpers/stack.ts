@@ -6,7 +6,8 @@
 import { after } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import { createClient, type MemloomClient } from '../../src/client/memloom-client.ts';
-import { createLogger } from '../../src/config/logger.ts';
+import { createLogger, type Logger } from '../../src/config/logger.ts';
+import type { CheckedModels } from '../../src/config/models-file.ts';
 import { createDb, type Db } from '../../src/db/pool.ts';
 import { createScratchDatabase } from './scratch-database.ts';
 import { startScriptedModelServer, type ScriptedModelServer } from '../../src/dev/scripted-model-server.ts';
@@ -37,7 +38,7 @@ export interface TestStack {
   /** The in-process worker, when started. */
   worker: MemloomWorker | null;
   /** `modelApiKey` given as `undefined` starts a worker that sends no API key at all. */
-  startWorker(extra?: { tools?: ToolDefinition[]; modelApiKey?: string | undefined }): Promise<MemloomWorker>;
+  startWorker(extra?: { tools?: ToolDefinition[]; modelApiKey?: string | undefined; models?: CheckedModels; logger?: Logger }): Promise<MemloomWorker>;
   /** Default llm_config pointing at the scripted model server. */
   llmConfig: { model: string; model_endpoint: string; context_window: number };
 }
@@ -72,7 +73,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         tools: extra.tools ?? options.tools ?? [],
         // an empty key means none: the worker then sends no Authorization header
         modelApiKey: 'modelApiKey' in extra ? (extra.modelApiKey ?? '') : (options.modelApiKey ?? 'sk-test'),
-        logger: createLogger('silent'),
+        logger: extra.logger ?? createLogger('silent'),
+        ...(extra.models ? { models: extra.models } : {}),
         ...(BUNDLE ? { workflowBundle: { codePath: BUNDLE } } : {}),
       });
       workers.push(worker);

@@ -134,6 +134,14 @@ test("behind LiteLLM, the worker's key is told apart from the provider key in th
       provider.message,
     );
   }
+  // litellm 1.108 names the group as `model group 'X' failed`
+  const named = await classify({
+    kind: 'error',
+    status: 401,
+    type: 'None',
+    message: "litellm.AuthenticationError: OpenAIException - Incorrect API key provided. LiteLLM: model group 'writer' failed with the error above. No fallback was attempted.",
+  });
+  assert.match(named.message, /model group writer in the LiteLLM proxy's config/);
   // no group in the message: the group the request asked for
   const unnamed = await classify(
     { kind: 'error', status: 401, type: 'None', message: 'litellm.AuthenticationError: AnthropicException - invalid x-api-key' },

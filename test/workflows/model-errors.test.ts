@@ -27,14 +27,17 @@ describe('model call failures', () => {
     const r = await client.userMessage(agent.id, 'hello');
     assert.deepEqual(r.messages.map((m) => m.message_type), ['assistant_message']);
     assert.deepEqual((await usageOutcomes(db, agent.id)).map((u) => u.outcome), ['Upstream5xx', 'ok']);
-    // the retry is visible in the workflow history: the model activity failed once, then completed on attempt 2
+    // the retry is visible in the workflow history: each attempt is its own activity, named by its summary
     const history = await agentHistory(client, agent.id);
     const events = history.events ?? [];
-    const modelCalls = new Set(
-      events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'callModel').map((e) => Number(e.eventId)),
-    );
-    const started = events.filter((e) => modelCalls.has(Number(e.activityTaskStartedEventAttributes?.scheduledEventId)));
-    assert.equal(started.at(-1)?.activityTaskStartedEventAttributes?.attempt, 2);
+    const modelCalls = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'callModel');
+    const summaries = modelCalls.map((e) => JSON.parse(Buffer.from(e.userMetadata!.summary!.data!).toString()) as string);
+    assert.deepEqual(summaries, [
+      'model call · step 1 · scripted-model · attempt 1 · first try',
+      'model call · step 1 · scripted-model · attempt 2 · retry after Upstream5xx',
+    ]);
+    const failed = events.filter((e) => e.activityTaskFailedEventAttributes).map((e) => Number(e.activityTaskFailedEventAttributes!.scheduledEventId));
+    assert.deepEqual(failed, [Number(modelCalls[0]!.eventId)]);
   });
 
   test('a 429 honours Retry-After before the next attempt', async () => {
