@@ -1,8 +1,8 @@
 /**
  * `memloom worker`: runs agent workflows and activities (model calls, memory, tools) until
  * SIGINT or SIGTERM, with the user tools of a module given by `--tools`. A models file
- * (`--models` or MEMLOOM_MODELS) is validated at start, its keys resolved; routing by it is not
- * wired yet. `--metrics-port` (or MEMLOOM_METRICS_PORT) serves Prometheus metrics at `/metrics`.
+ * (`--models` or MEMLOOM_MODELS) is validated at start, its keys resolved, and the agents whose
+ * model is one of its groups are routed by it. `--metrics-port` (or MEMLOOM_METRICS_PORT) serves Prometheus metrics at `/metrics`.
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -140,6 +140,8 @@ Examples:
     const worker = await createMemloomWorker({
       config: overrides,
       tools,
+      // --models wins over MEMLOOM_MODELS: the worker routes by the file checked above
+      ...(models ? { models } : {}),
       ...(bundle !== undefined ? { workflowBundle: { codePath: bundle } } : {}),
     });
     const info: WorkerInfo = {

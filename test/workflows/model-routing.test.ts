@@ -12,6 +12,7 @@ import { startScriptedModelServer, type ScriptedModelServer } from '../../src/de
 import { agentWorkflowId } from '../../src/domain/ids.ts';
 import { startTestStack, TEMPORAL_ADDRESS } from '../helpers/stack.ts';
 import { createClient } from '../../src/client/memloom-client.ts';
+import { TurnFailedError } from '../../src/domain/errors.ts';
 
 const stack = await startTestStack({ startWorker: false });
 const { client, db } = stack;
@@ -213,3 +214,26 @@ const activitySummaries = async (agentId: string): Promise<string[]> => [
   ...(await historySummaries(agentId, 'timer')),
 ];
 const timerSummaries = (agentId: string): Promise<string[]> => historySummaries(agentId, 'timer');
+
+test('spend that crosses the agent budget mid-turn: the next step fails with BudgetExceeded before any model call', async () => {
+  keyed.reset();
+  const agent = await client.createAgent({
+    name: `thrifty-${randomUUID().slice(0, 8)}`,
+    llm_config: { model: 'secret', context_window: 8192 },
+    memory_blocks: [{ label: 'human', value: '' }],
+    max_budget: 0.000001,
+    budget_duration: '1d',
+  });
+  keyed.enqueue(
+    { kind: 'reply', toolCalls: [{ name: 'core_memory_append', arguments: { label: 'human', content: 'Spends a lot.' } }], usage: { prompt_tokens: 500, completion_tokens: 20 } },
+    { kind: 'reply', content: 'never asked for' },
+  );
+  const failure = await client.userMessage(agent.id, 'spend it all').then(
+    () => assert.fail('the turn must fail'),
+    (e: unknown) => e,
+  );
+  assert.ok(failure instanceof TurnFailedError, String(failure));
+  assert.equal(failure.type, 'BudgetExceeded');
+  assert.match(failure.message, /is over its budget: spent \$0\.00054 of \$0\.000001 this 1d window; resets at \d{4}-\d\d-\d\dT00:00:00Z/);
+  assert.equal(keyed.chatRequests().length, 1, 'no model request after the budget was spent');
+});
