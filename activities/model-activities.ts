@@ -21,7 +21,7 @@ import type { ModelPlan } from '../src/domain/model-chain.ts';
 import type { FallbackRule, ModelDeployment, ModelGroup, ModelsConfig } from '../src/domain/model-policy.ts';
 import { cooldownAfterFailure, pickDeployment as pickByStrategy, seededRandom, type Unavailable } from '../src/domain/routing.ts';
 import { DIRECT_NUM_RETRIES, MODEL_CALL_START_TO_CLOSE_MS, MODEL_CHAIN_DEADLINE_MS } from '../src/domain/timeouts.ts';
-import { agentBudgetStatus } from '../src/db/budget-store.ts';
+import { budgetStatus } from '../src/db/budget-store.ts';
 import { budgetExceededMessage } from '../src/domain/budget.ts';
 import { beginDeploymentCall, endDeploymentCall, pruneRoutingState, readDeploymentLoads } from '../src/db/routing-store.ts';
 import { NO_METRICS } from '../src/metrics/worker-metrics.ts';
@@ -352,7 +352,8 @@ export function createModelActivities(deps: ActivityDeps) {
    */
   async function planModelCall(key: StepKey): Promise<PlanOutcome> {
     const agent = await loadAgentOrFail(db, key.agentId);
-    const verdict = await agentBudgetStatus(db, key.agentId);
+    const verdict =
+      agent.max_budget === null ? null : await budgetStatus(db, agent.id, { maxBudget: agent.max_budget, duration: agent.budget_duration });
     if (verdict?.exceeded) return { kind: 'refused', type: 'BudgetExceeded', message: budgetExceededMessage(agent.name, verdict) };
     const config = models.config;
     const group = config?.groups.find((g) => g.name === agent.llm_config.model);

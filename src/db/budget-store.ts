@@ -4,7 +4,7 @@
  * reports none, and no `model_info` prices) count as 0.
  * @module
  */
-import { budgetVerdict, budgetWindow, type BudgetVerdict } from '../domain/budget.ts';
+import { budgetVerdict, budgetWindow, type Budget, type BudgetVerdict } from '../domain/budget.ts';
 import type { Queryable } from './pool.ts';
 
 /**
@@ -25,7 +25,11 @@ export async function agentBudgetStatus(db: Queryable, agentId: string, now: Dat
   );
   const row = rows[0];
   if (!row || row.max_budget === null) return null;
-  const budget = { maxBudget: row.max_budget, duration: row.budget_duration };
+  return budgetStatus(db, agentId, { maxBudget: row.max_budget, duration: row.budget_duration }, now);
+}
+
+/** How `budget` of the agent `agentId` (already read) stands at `now`: one sum over its window. */
+export async function budgetStatus(db: Queryable, agentId: string, budget: Budget, now: Date = new Date()): Promise<BudgetVerdict> {
   const window = budgetWindow(budget, now);
   const { rows: spent } = await db.query<{ spend: number }>(
     `SELECT coalesce(sum(cost), 0)::float8 AS spend FROM usage

@@ -2,7 +2,8 @@
  * The routing state every worker shares (migration 005): one read per pick
  * ({@link readDeploymentLoads}), one write when a call starts ({@link beginDeploymentCall}) and
  * one when it ends ({@link endDeploymentCall}). Times are the database's, so workers with
- * skewed clocks agree on cooldowns and minutes.
+ * skewed clocks agree on cooldowns and minutes. The three run on every routed call: they are
+ * named, so each connection plans them once.
  * @module
  */
 import type { DeploymentLoad, FailureEffect } from '../domain/routing.ts';
@@ -34,8 +35,9 @@ export interface LoadQuery {
  * aligned to fixed periods since the epoch (`budget_duration`), or all time without a duration.
  */
 export async function readDeploymentLoads(db: Queryable, deployments: readonly LoadQuery[]): Promise<{ now: number; loads: Map<string, DeploymentLoad> }> {
-  const { rows } = await db.query<LoadRow>(
-    `WITH d AS (
+  const { rows } = await db.query<LoadRow>({
+    name: 'routing-read-loads',
+    text: `WITH d AS (
        SELECT id, has_budget, window_ms,
               CASE WHEN has_budget THEN
                 CASE WHEN window_ms IS NULL THEN 'epoch'::timestamptz
@@ -55,8 +57,8 @@ export async function readDeploymentLoads(db: Queryable, deployments: readonly L
      FROM d
      LEFT JOIN deployment_state s ON s.deployment_id = d.id
      LEFT JOIN deployment_minute_usage m ON m.deployment_id = d.id AND m.minute = date_trunc('minute', now())`,
-    [deployments.map((d) => d.id), deployments.map((d) => d.hasBudget), deployments.map((d) => d.budgetWindowMs)],
-  );
+    values: [deployments.map((d) => d.id), deployments.map((d) => d.hasBudget), deployments.map((d) => d.budgetWindowMs)],
+  });
   const loads = new Map<string, DeploymentLoad>();
   let now = Date.now();
   for (const r of rows) {
@@ -81,16 +83,17 @@ export async function beginDeploymentCall(
   db: Queryable,
   call: { callId: string; deploymentId: string; expiresInMs: number },
 ): Promise<void> {
-  await db.query(
-    `WITH inflight AS (
+  await db.query({
+    name: 'routing-begin-call',
+    text: `WITH inflight AS (
        INSERT INTO deployment_inflight (call_id, deployment_id, expires_at)
        VALUES ($1, $2, now() + $3 * interval '1 millisecond')
        ON CONFLICT (call_id) DO UPDATE SET expires_at = EXCLUDED.expires_at
      )
      INSERT INTO deployment_minute_usage (deployment_id, minute, requests) VALUES ($2, date_trunc('minute', now()), 1)
      ON CONFLICT (deployment_id, minute) DO UPDATE SET requests = deployment_minute_usage.requests + 1`,
-    [call.callId, call.deploymentId, call.expiresInMs],
-  );
+    values: [call.callId, call.deploymentId, call.expiresInMs],
+  });
 }
 
 export type CallEnd =
@@ -111,8 +114,9 @@ export async function endDeploymentCall(
   end: CallEnd,
 ): Promise<{ cooldownUntil: number | null }> {
   if (end.ok) {
-    await db.query(
-      `WITH gone AS (DELETE FROM deployment_inflight WHERE call_id = $1),
+    await db.query({
+      name: 'routing-end-call-ok',
+      text: `WITH gone AS (DELETE FROM deployment_inflight WHERE call_id = $1),
        minute AS (
          INSERT INTO deployment_minute_usage (deployment_id, minute, tokens) VALUES ($2, date_trunc('minute', now()), $5::int)
          ON CONFLICT (deployment_id, minute) DO UPDATE SET tokens = deployment_minute_usage.tokens + $5::int
@@ -121,13 +125,14 @@ export async function endDeploymentCall(
        ON CONFLICT (deployment_id) DO UPDATE
          SET latency_ms = CASE WHEN s.latency_ms IS NULL THEN $4::float8 ELSE s.latency_ms * (1 - $6::float8) + $4::float8 * $6::float8 END,
              model_group = $3, updated_at = now()`,
-      [call.callId, call.deploymentId, call.group, end.latencyMs, end.tokens, LATENCY_WEIGHT],
-    );
+      values: [call.callId, call.deploymentId, call.group, end.latencyMs, end.tokens, LATENCY_WEIGHT],
+    });
     return { cooldownUntil: null };
   }
   const { effect } = end;
-  const { rows } = await db.query<{ cooldown_until: Date | null }>(
-    `WITH gone AS (DELETE FROM deployment_inflight WHERE call_id = $1)
+  const { rows } = await db.query<{ cooldown_until: Date | null }>({
+    name: 'routing-end-call-failed',
+    text: `WITH gone AS (DELETE FROM deployment_inflight WHERE call_id = $1)
      INSERT INTO deployment_state AS s (deployment_id, model_group, fail_minute, fails_in_minute, cooldown_until, cooldown_reason)
      VALUES ($2, $3, date_trunc('minute', now()), CASE WHEN $4::boolean THEN 1 ELSE 0 END,
              CASE WHEN $5::float8 IS NOT NULL THEN now() + $5 * interval '1 millisecond'
@@ -149,8 +154,8 @@ export async function endDeploymentCall(
        model_group = $3,
        updated_at = now()
      RETURNING cooldown_until`,
-    [call.callId, call.deploymentId, call.group, effect.counts, effect.coolNowMs, effect.allowedFails, effect.cooldownTimeMs, end.reason],
-  );
+    values: [call.callId, call.deploymentId, call.group, effect.counts, effect.coolNowMs, effect.allowedFails, effect.cooldownTimeMs, end.reason],
+  });
   const until = rows[0]?.cooldown_until?.getTime() ?? null;
   return { cooldownUntil: until !== null && until > Date.now() - 1000 ? until : null };
 }
