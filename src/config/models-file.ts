@@ -14,6 +14,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, ValidationError, type FieldIssue } from '../domain/errors.ts';
 import {
+  AZURE_DEFAULT_API_VERSION,
   DeploymentEntrySchema,
   ENV_REFERENCE_PREFIX,
   formatConfigPath,
@@ -47,8 +48,8 @@ type Mapping = Record<string, unknown>;
 /** Literal keys of a checked config, by deployment id: kept out of the config object itself. */
 const literalKeysOf = new WeakMap<ModelsConfig, ReadonlyMap<string, string>>();
 
-/** Providers memloom calls with the `openai` SDK; those after the first need an `api_base`. */
-const OPENAI_COMPATIBLE = ['openai', 'hosted_vllm', 'litellm_proxy'] as const;
+/** Providers memloom calls with the `openai` SDK (`azure` with its Azure client); those after the first need an `api_base`. */
+const OPENAI_COMPATIBLE = ['openai', 'hosted_vllm', 'litellm_proxy', 'azure'] as const;
 const DEPLOYMENT_KEYS = Object.keys(DeploymentEntrySchema.shape);
 const PARAM_KEYS = Object.keys(LitellmParamsSchema.shape);
 const INFO_KEYS = Object.keys(ModelInfoSchema.shape);
@@ -190,8 +191,12 @@ function toDeployment(entry: DeploymentEntry, path: string, issues: FieldIssue[]
   const apiBase = params.api_base ?? null;
   const at = `${path}.litellm_params`;
   const proxyHint = `put this deployment behind a LiteLLM proxy and point api_base at it (model: litellm_proxy/${entry.model_name}, api_base: http://<proxy>:4000)`;
-  if (prefix === 'azure' || prefix === 'azure_ai') {
-    issues.push({ path: `${at}.model`, message: `${prefix}/ deployments are not supported directly yet: ${proxyHint}` });
+  if (prefix === 'azure_ai') {
+    issues.push({ path: `${at}.model`, message: `azure_ai/ deployments are not supported directly: ${proxyHint}` });
+    return undefined;
+  }
+  if (prefix === 'azure' && apiBase === null) {
+    issues.push({ path: `${at}.api_base`, message: 'required for azure/ deployments: your Azure OpenAI resource endpoint, e.g. https://NAME.openai.azure.com' });
     return undefined;
   }
   if (prefix !== undefined && !(OPENAI_COMPATIBLE as readonly string[]).includes(prefix) && apiBase === null) {
@@ -223,6 +228,7 @@ function toDeployment(entry: DeploymentEntry, path: string, issues: FieldIssue[]
     upstreamModel,
     apiBase,
     apiKey,
+    apiVersion: prefix === 'azure' ? (params.api_version ?? AZURE_DEFAULT_API_VERSION) : null,
     rpm: params.rpm ?? null,
     tpm: params.tpm ?? null,
     weight: params.weight ?? null,

@@ -150,7 +150,12 @@ function parseBody(text: string): { ok: true; value: unknown } | { ok: false; ra
   }
 }
 
-const withoutV1 = (path: string): string => (path.startsWith('/v1/') ? path.slice(3) : path);
+/**
+ * The OpenAI route a path asks for: `/v1/chat/completions` and `/chat/completions` alike, and
+ * Azure OpenAI's `/openai/deployments/<deployment>/chat/completions`.
+ */
+const openaiRoute = (path: string): string =>
+  path.startsWith('/v1/') ? path.slice(3) : path.replace(/^\/openai\/deployments\/[^/]+(?=\/)/, '');
 
 type ReplyStep = Extract<ScriptedStep, { kind: 'reply' }>;
 
@@ -326,14 +331,16 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const text = await readBody(req);
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/(.)\/+$/, '$1');
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname.replace(/(.)\/+$/, '$1');
     const method = req.method ?? 'GET';
     const body = parseBody(text);
-    requests.push({ path, method, headers: { ...req.headers }, body: body.ok ? body.value : body.raw, receivedAt: Date.now() });
-    if (config.apiKey !== undefined && req.headers.authorization !== `Bearer ${config.apiKey}`) {
+    requests.push({ path, query: Object.fromEntries(url.searchParams), method, headers: { ...req.headers }, body: body.ok ? body.value : body.raw, receivedAt: Date.now() });
+    // a Bearer token, or Azure OpenAI's `api-key` header
+    if (config.apiKey !== undefined && req.headers.authorization !== `Bearer ${config.apiKey}` && req.headers['api-key'] !== config.apiKey) {
       return sendError(res, 401);
     }
-    const route = `${method} ${withoutV1(path)}`;
+    const route = `${method} ${openaiRoute(path)}`;
     if (route === 'GET /models') {
       const data = config.models.map((id) => ({ id, object: 'model', created: createdAt, owned_by: 'memloom-scripted' }));
       return sendJson(res, 200, { object: 'list', data });

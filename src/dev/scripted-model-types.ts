@@ -104,6 +104,8 @@ export interface ChatRequest {
 /** Any request the server received (chat, models, embeddings, unknown routes). */
 export interface RecordedRequest {
   path: string;
+  /** The query string's parameters, e.g. Azure OpenAI's `api-version`. */
+  query: Record<string, string>;
   method: string;
   headers: Record<string, string | string[] | undefined>;
   /** Parsed JSON body; the raw text when it is not JSON; `undefined` when empty. */

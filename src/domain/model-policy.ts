@@ -25,6 +25,9 @@ const STRATEGIES = Object.values(RoutingStrategy) as [RoutingStrategy, ...Routin
  */
 export type ApiKeyRef = { env: string } | { literal: true };
 
+/** The Azure OpenAI API version an `azure/` deployment uses when `api_version` is not set. */
+export const AZURE_DEFAULT_API_VERSION = '2024-10-21';
+
 /** `os.environ/NAME`: LiteLLM's way to name an environment variable in config.yaml. */
 export const ENV_REFERENCE_PREFIX = 'os.environ/';
 
@@ -89,6 +92,8 @@ export const LitellmParamsSchema = z.object({
     })
     .optional(),
   api_key: ApiKeyFieldSchema.optional(),
+  /** Azure OpenAI's `api-version` query parameter (azure/ deployments). */
+  api_version: text('an Azure OpenAI API version, e.g. 2024-10-21').optional(),
   rpm: positiveCount.optional(),
   tpm: positiveCount.optional(),
   weight: amount.optional(),
@@ -164,6 +169,8 @@ export interface ModelDeployment {
   /** OpenAI-compatible base URL; null means OpenAI's own endpoint. */
   apiBase: string | null;
   apiKey: ApiKeyRef | null;
+  /** `api_version` of an `azure/` deployment (its default when the file gives none); null otherwise. */
+  apiVersion: string | null;
   rpm: number | null;
   tpm: number | null;
   weight: number | null;

@@ -4,7 +4,7 @@
  * and is sent as a Bearer token; it is never logged or stored.
  * @module
  */
-import OpenAI from 'openai';
+import OpenAI, { AzureOpenAI } from 'openai';
 import { ConfigError } from '../domain/errors.ts';
 import type { ModelDeployment, ModelsConfig } from '../domain/model-policy.ts';
 import { MODEL_REQUEST_TIMEOUT_MS } from '../domain/timeouts.ts';
@@ -68,7 +68,19 @@ export class ModelClients {
     const ceiling = this.options.timeoutMs ?? MODEL_REQUEST_TIMEOUT_MS;
     // litellm_params.timeout, else router_settings.timeout; never past the activity's own bound
     const timeoutMs = Math.min(deployment.timeoutMs ?? this.options.models?.config.router.timeoutMs ?? ceiling, ceiling);
-    routed = { deployment, baseUrl, hasApiKey: apiKey !== undefined && apiKey !== '', client: openaiClient(baseUrl, apiKey, timeoutMs) };
+    const client =
+      deployment.provider === 'azure'
+        ? // Azure OpenAI: /openai/deployments/<deployment>/chat/completions?api-version=..., key in `api-key`
+          new AzureOpenAI({
+            endpoint: baseUrl,
+            apiKey: apiKey || 'no-key',
+            apiVersion: deployment.apiVersion ?? undefined,
+            deployment: deployment.upstreamModel,
+            maxRetries: 0,
+            timeout: timeoutMs,
+          })
+        : openaiClient(baseUrl, apiKey, timeoutMs);
+    routed = { deployment, baseUrl, hasApiKey: apiKey !== undefined && apiKey !== '', client };
     this.#routed.set(id, routed);
     return routed;
   }

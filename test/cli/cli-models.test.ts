@@ -20,7 +20,7 @@ const SECRETS = new RegExp(`${ENV_KEY}|sk-literal-in-the-file`);
 const BAD_PATHS = [
   'model_list[1].litellm_params.api_base',
   'model_list[2].litellm_params.model',
-  'model_list[3].litellm_params.model',
+  'model_list[3].litellm_params.api_base',
   'router_settings.routing_strategy',
   'router_settings.fallbacks[0].smart[0]',
 ];

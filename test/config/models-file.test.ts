@@ -119,6 +119,12 @@ describe('models file: a good config.yaml', () => {
     assert.deepEqual([d.provider, d.upstreamModel, d.rpm], ['ollama', 'llama3', null]);
   });
 
+  test('azure/ deployments: api_base is the resource endpoint, api_version defaults', () => {
+    const one = (extra: string) => parseModelsConfig(deployment(`model: azure/my-gpt-4o\napi_base: https://res.openai.azure.com${extra}`), 'a').config.groups[0]!.deployments[0]!;
+    assert.deepEqual([one('').provider, one('').upstreamModel, one('').apiVersion], ['azure', 'my-gpt-4o', '2024-10-21']);
+    assert.equal(one('\napi_version: 2025-01-01-preview').apiVersion, '2025-01-01-preview');
+  });
+
   test('budget_duration as LiteLLM writes it', () => {
     assert.deepEqual(
       ['30s', '10m', '1h', '1d', '7d', '30d'].map(parseBudgetDuration),
@@ -178,7 +184,8 @@ describe('models file: every error names its path', () => {
     ['max_input_tokens', deployment('model: openai/m', '    model_info: { max_input_tokens: 1.5 }\n'), 'model_list[0].model_info.max_input_tokens', /whole number/],
     ['api_key env name', deployment('model: openai/m\napi_key: os.environ/'), 'model_list[0].litellm_params.api_key', /environment variable name/],
     ['provider without api_base', deployment('model: anthropic/claude-3-5-sonnet'), 'model_list[0].litellm_params.model', /anthropic\/.*behind a LiteLLM proxy and point api_base at it/],
-    ['azure', deployment('model: azure/gpt-4o\napi_base: https://x.openai.azure.com'), 'model_list[0].litellm_params.model', /azure\/ deployments are not supported directly yet: put this deployment behind a LiteLLM proxy/],
+    ['azure without api_base', deployment('model: azure/gpt-4o'), 'model_list[0].litellm_params.api_base', /^required for azure\/ deployments: your Azure OpenAI resource endpoint/],
+    ['azure_ai', deployment('model: azure_ai/mistral\napi_base: https://x.services.ai.azure.com'), 'model_list[0].litellm_params.model', /azure_ai\/ deployments are not supported directly: put this deployment behind a LiteLLM proxy/],
     ['hosted_vllm without api_base', deployment('model: hosted_vllm/llama'), 'model_list[0].litellm_params.api_base', /^required for hosted_vllm\//],
     [
       'duplicate model_info.id',
@@ -222,7 +229,7 @@ describe('models file: every error names its path', () => {
           'model_list[1].litellm_params.api_base',
           'model_list[1].litellm_params.rpm',
           'model_list[2].litellm_params.model',
-          'model_list[3].litellm_params.model',
+          'model_list[3].litellm_params.api_base',
           'model_list[4].litellm_params.budget_duration',
           'router_settings.routing_strategy',
           'router_settings.fallbacks[0].smart[0]',

@@ -31,6 +31,7 @@ const a = await server();
 const b = await server();
 const c = await server();
 const keyed = await server({ apiKey: SECRET });
+const azure = await server({ apiKey: 'azure-key' });
 
 /** The worker's log lines, to check that no key reaches them. */
 const logLines: string[] = [];
@@ -66,6 +67,12 @@ const config = {
       model_name: 'secret',
       litellm_params: { model: 'openai/scripted-model', api_base: keyed.url, api_key: 'os.environ/MEMLOOM_TEST_ROUTE_KEY' },
       model_info: { id: 'secret-1', input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 },
+    },
+  // `azure`: an Azure OpenAI deployment, called through the openai package's Azure client
+    {
+      model_name: 'azure',
+      litellm_params: { model: 'azure/my-gpt-4o', api_base: azure.url.replace(/\/v1$/, ''), api_key: 'azure-key', api_version: '2025-01-01-preview' },
+      model_info: { id: 'azure-1' },
     },
   ],
   router_settings: {
@@ -236,4 +243,14 @@ test('spend that crosses the agent budget mid-turn: the next step fails with Bud
   assert.equal(failure.type, 'BudgetExceeded');
   assert.match(failure.message, /is over its budget: spent \$0\.00054 of \$0\.000001 this 1d window; resets at \d{4}-\d\d-\d\dT00:00:00Z/);
   assert.equal(keyed.chatRequests().length, 1, 'no model request after the budget was spent');
+});
+
+test("an azure/ deployment is called as Azure OpenAI: the deployment's path, api-version and api-key", async () => {
+  const agentId = await agentOn('azure');
+  assert.equal(textOf(await client.userMessage(agentId, 'hello azure')), 'OK: hello azure');
+  const request = azure.requests.at(-1)!;
+  assert.equal(request.path, '/openai/deployments/my-gpt-4o/chat/completions');
+  assert.equal(request.query['api-version'], '2025-01-01-preview');
+  assert.equal(request.headers['api-key'], 'azure-key');
+  assert.deepEqual((await calls(agentId)).map((r) => [r.deployment, r.outcome]), [['azure-1', 'ok']]);
 });
