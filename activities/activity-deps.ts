@@ -8,6 +8,8 @@ import { findAgent, type AgentRecord } from '../src/db/agent-store.ts';
 import type { Db } from '../src/db/pool.ts';
 import type { ModelClients } from '../src/llm/model-client.ts';
 import type { WorkerMetrics } from '../src/metrics/worker-metrics.ts';
+import type { MemloomClient } from '../src/client/memloom-client.ts';
+import type { PipelineRegistry } from '../src/pipelines/registry.ts';
 import type { ToolRegistry } from '../src/tools/registry.ts';
 
 export interface ActivityDeps {
@@ -17,6 +19,10 @@ export interface ActivityDeps {
   logger: Logger;
   /** Counters for `--metrics-port`; NO_METRICS when off. */
   metrics?: WorkerMetrics;
+  /** The pipelines this worker runs (built-ins and `--pipelines`); none: pipeline activities fail. */
+  pipelines?: PipelineRegistry;
+  /** A client of this worker's stack, for pipeline stages (created on first use). */
+  client?: () => Promise<MemloomClient>;
 }
 
 export async function loadAgentOrFail(db: Db, agentId: string): Promise<AgentRecord> {

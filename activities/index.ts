@@ -6,6 +6,8 @@
 import type { ActivityDeps } from './activity-deps.ts';
 import { withFailureBoundary } from './failure-boundary.ts';
 import { createModelActivities } from './model-activities.ts';
+import { createPipelineActivities } from './pipeline-activities.ts';
+import { createBatchActivities } from './batch-activities.ts';
 import { createToolActivities } from './tool-activities.ts';
 import { createTurnActivities } from './turn-activities.ts';
 
@@ -17,6 +19,8 @@ export function createActivities(deps: ActivityDeps) {
       ...createTurnActivities(deps),
       ...createModelActivities(deps),
       ...createToolActivities(deps),
+      ...createPipelineActivities(deps),
+      ...createBatchActivities(deps),
     },
     deps.logger,
   );

@@ -14,6 +14,37 @@
 export { createClient, MemloomClient, type ClientOptions, type UserMessageOptions } from './client/memloom-client.ts';
 export { defineTool, ToolError, type ToolContext, type ToolDefinition, type ToolSpec } from './tools/define-tool.ts';
 export { BASE_TOOL_NAMES } from './tools/memory-tools.ts';
+export {
+  definePipeline,
+  type AgentRef,
+  type AgentTemplate,
+  type AskStage,
+  type PipelineDefinition,
+  type PipelineSpec,
+  type StageContext,
+  type StageOutputs,
+} from './pipelines/define-pipeline.ts';
+export {
+  PipelineRunHandle,
+  type PipelineInfo,
+  type PipelineRunDetails,
+  type PipelineRunOutput,
+  type PipelineRunSummary,
+  type StartPipelineOptions,
+} from './client/pipeline-runs.ts';
+export type { PipelineRunStatus, StageStatus } from './domain/pipeline.ts';
+export {
+  ScheduleOverlap,
+  type BackfillOptions,
+  type CreateScheduleOptions,
+  type PipelineScheduleAction,
+  type ScheduleActionSpec,
+  type ScheduleDetails,
+  type UpdateScheduleOptions,
+} from './client/schedules.ts';
+export { BatchHandle, type BatchDetails, type StartBatchOptions } from './client/batches.ts';
+export type { BatchCounts, BatchProgress, BatchResult, BatchSelector } from './domain/batch.ts';
+export type { BatchItemRecord } from './db/batch-store.ts';
 export { loadConfig, type MemloomConfig } from './config/env.ts';
 export { createMemloomWorker, type MemloomWorker, type MemloomWorkerOptions } from '../workers/agent-worker.ts';
 export {
@@ -22,6 +53,7 @@ export {
   MemloomError,
   ModelErrorType,
   NotFoundError,
+  PipelineFailedError,
   TurnFailedError,
   ValidationError,
   type FieldIssue,

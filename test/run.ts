@@ -31,10 +31,12 @@ if (!cli) {
 }
 
 const port = await freePort();
+// the web UI too: the browser tests look at what a user sees there
+const uiPort = await freePort();
 const server = await startDevServer({
   cliPath: cli,
   port,
-  uiPort: null,
+  uiPort,
   dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 150 },
 });
 const work = mkdtempSync(join(tmpdir(), 'memloom-test-'));
@@ -47,6 +49,7 @@ const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-conc
   env: {
     ...process.env,
     TEMPORAL_ADDRESS: server.address,
+    MEMLOOM_TEST_TEMPORAL_UI: server.uiUrl ?? '',
     TEMPORAL_CLI_PATH: cli,
     MEMLOOM_TEST_WORKFLOW_BUNDLE: bundlePath,
     MEMLOOM_LOG_LEVEL: process.env.MEMLOOM_LOG_LEVEL ?? 'silent',

@@ -17,7 +17,11 @@ import { startMetricsServer, type MetricsServer } from '../src/metrics/metrics-s
 import { createPrometheusMetrics } from '../src/metrics/prometheus.ts';
 import { NO_METRICS, fanOutMetrics, type WorkerMetrics } from '../src/metrics/worker-metrics.ts';
 import type { ToolDefinition } from '../src/tools/define-tool.ts';
+import { createClient, type MemloomClient } from '../src/client/memloom-client.ts';
+import type { PipelineDefinition } from '../src/pipelines/define-pipeline.ts';
+import { PipelineRegistry } from '../src/pipelines/registry.ts';
 import { publishTools } from '../src/db/tool-store.ts';
+import { publishPipelines } from '../src/db/pipeline-store.ts';
 import { ToolRegistry } from '../src/tools/registry.ts';
 import { checkDatabase, connectTemporal } from './preflight.ts';
 import { freeLoopbackPort, installRuntime, type TemporalMetricsEndpoint } from './runtime.ts';
@@ -27,6 +31,8 @@ export interface MemloomWorkerOptions {
   config?: Partial<MemloomConfig>;
   /** User tools agents may call by name. */
   tools?: ToolDefinition[];
+  /** User pipelines (`definePipeline`), besides the built-ins; every worker of a task queue must have the same. */
+  pipelines?: PipelineDefinition[];
   /** An existing pool; otherwise one is created from `databaseUrl` and closed with the worker. */
   db?: Db;
   /** An existing connection; otherwise one is opened to `temporalAddress` and closed with the worker. */
@@ -99,6 +105,9 @@ export async function createMemloomWorker(options: MemloomWorkerOptions = {}): P
   // a bad models file or a missing os.environ/ key stops the worker before it takes a turn
   const modelsFile = options.models ?? (config.modelsFile !== undefined ? await loadModelsFile(config.modelsFile) : undefined);
   const tools = new ToolRegistry(options.tools ?? []);
+  const pipelines = new PipelineRegistry(options.pipelines ?? []);
+  /** The client pipeline stages send their messages with, created on first use. */
+  let stageClient: Promise<MemloomClient> | undefined;
   const activities = createActivities({
     db,
     logger,
@@ -109,6 +118,8 @@ export async function createMemloomWorker(options: MemloomWorkerOptions = {}): P
       ...(modelsFile ? { models: { config: modelsFile.config, keys: resolveDeploymentKeys(modelsFile.config) } } : {}),
     }),
     metrics,
+    pipelines,
+    client: () => (stageClient ??= createClient({ ...config, db })),
   });
   let worker: Worker;
   let toolWorker: Worker | undefined;
@@ -139,6 +150,15 @@ export async function createMemloomWorker(options: MemloomWorkerOptions = {}): P
         })
       : undefined;
     if (toolQueue) await publishTools(db, tools.published(toolQueue));
+    await publishPipelines(
+      db,
+      pipelines.all().map((p) => ({
+        name: p.name,
+        description: p.description,
+        inputSchema: p.inputJsonSchema,
+        stages: p.stageNames.map((stage) => ({ name: stage, after: [...(p.stages[stage]!.after ?? [])] })),
+      })),
+    );
   } catch (error) {
     // a listening metrics port would keep the process alive
     await metricsServer?.close();
@@ -148,6 +168,7 @@ export async function createMemloomWorker(options: MemloomWorkerOptions = {}): P
   let running: Promise<void> | undefined;
   const closeOwned = async (): Promise<void> => {
     await metricsServer?.close();
+    if (stageClient) await (await stageClient).close();
     if (!options.db) await db.end();
     if (!options.connection) await connection.close();
   };

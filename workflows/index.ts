@@ -3,3 +3,5 @@
  * @module
  */
 export { agentWorkflow } from './agent-workflow.ts';
+export { pipelineWorkflow } from './pipeline-workflow.ts';
+export { batchWorkflow } from './batch-workflow.ts';

@@ -7,6 +7,7 @@
  * the marker `[M<n>]` in the last user message), so a retried call gets the same answer.
  */
 import type { ChatRequest, Responder, ScriptedStep } from '../../src/dev/scripted-model-server.ts';
+import { mulberry32 } from '../../src/domain/routing.ts';
 
 /** Shares of model calls that fail, each in [0, 1]; their sum must be below 1. */
 export interface ModelFaultRates {
@@ -52,17 +53,6 @@ export const finalReplyFor = (mark: string): string => `Done ${mark}`;
 /** Text of the archival passage a turn writes. */
 export const passageFor = (mark: string): string => `chaos passage ${mark}`;
 
-/** mulberry32: small, seedable, good enough for fault dice. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function textOf(message: Record<string, unknown> | undefined): string {
   const content = message?.['content'];
@@ -85,7 +75,7 @@ export function turnStep(request: ChatRequest, edits: EditKind): Extract<Scripte
 
 /** The responder plus live counts of what it did. */
 export function flakyModel(options: FlakyModelOptions): { responder: Responder; counts: ModelFaultCounts; setFaults(on: boolean): void } {
-  const dice = random(options.seed);
+  const dice = mulberry32(options.seed);
   const counts: ModelFaultCounts = { calls: 0, status500: 0, status429: 0, stall: 0 };
   const { status500 = 0, status429 = 0, stall = 0 } = options.faults;
   let faultsOn = true;

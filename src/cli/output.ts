@@ -4,7 +4,7 @@
  * with `--json`.
  * @module
  */
-import { MemloomError, TurnFailedError, ValidationError } from '../domain/errors.ts';
+import { MemloomError, PipelineFailedError, TurnFailedError, ValidationError } from '../domain/errors.ts';
 
 /** How a command prints: chosen by its `--json` flag and the global `--verbose` flag. */
 export interface OutputMode {
@@ -46,7 +46,7 @@ export interface ErrorDocument {
     code: string;
     message: string;
     issues?: { path: string; message: string }[];
-    /** The failure type of a failed turn, e.g. `AuthFailed`. */
+    /** The failure type of a failed turn or pipeline run, e.g. `AuthFailed`, `StageFailed`. */
     type?: string;
   };
 }
@@ -55,7 +55,7 @@ export function errorDocument(error: unknown): ErrorDocument {
   if (error instanceof ValidationError) {
     return { error: { code: error.code, message: error.message, issues: error.issues } };
   }
-  if (error instanceof TurnFailedError) {
+  if (error instanceof TurnFailedError || error instanceof PipelineFailedError) {
     return { error: { code: error.code, message: error.message, type: error.type } };
   }
   if (error instanceof MemloomError) return { error: { code: error.code, message: error.message } };

@@ -14,6 +14,9 @@ import { workerCommand } from './worker-command.ts';
 import { devCommand } from './dev-command.ts';
 import { modelsCommands } from './model-commands.ts';
 import { usageCommand } from './usage-commands.ts';
+import { pipelineCommands } from './pipeline-commands.ts';
+import { scheduleCommands } from './schedule-commands.ts';
+import { batchCommands } from './batch-commands.ts';
 
 const DESCRIPTION =
   'memloom: stateful LLM agents with persistent memory, in the style of Letta (MemGPT). ' +
@@ -73,6 +76,9 @@ export function buildProgram(options: ProgramOptions = {}): Command {
     .addCommand(archivalCommands())
     .addCommand(modelsCommands())
     .addCommand(usageCommand())
+    .addCommand(pipelineCommands())
+    .addCommand(scheduleCommands())
+    .addCommand(batchCommands())
     .addHelpText('after', GETTING_STARTED);
   // addCommand() does not copy settings to subcommands: apply them to each
   for (const command of allCommands(program)) {

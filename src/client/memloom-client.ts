@@ -15,6 +15,12 @@ import { z } from 'zod';
 import { loadConfig, type MemloomConfig } from '../config/env.ts';
 import { loadModelsFile, type CheckedModels } from '../config/models-file.ts';
 import { modelsReport, type ModelsReport } from './models-report.ts';
+import * as pipelines from './pipeline-runs.ts';
+import type { PipelineInfo, PipelineRunHandle, PipelineRunOutput, PipelineRunSummary, StartPipelineOptions } from './pipeline-runs.ts';
+import * as batches from './batches.ts';
+import type { BatchResult } from '../domain/batch.ts';
+import * as schedules from './schedules.ts';
+import type { BackfillOptions, CreateScheduleOptions, ScheduleDetails, UpdateScheduleOptions } from './schedules.ts';
 import * as agents from '../db/agent-store.ts';
 import { agentBudgetStatus } from '../db/budget-store.ts';
 import * as messages from '../db/message-store.ts';
@@ -448,6 +454,135 @@ export class MemloomClient {
       if (parsed.name !== undefined) await this.#announceRename(updated.id, updated.name);
       return updated;
     });
+  }
+
+  /**
+   * Creates a schedule that starts a pipeline run on a cron expression or an interval, on this
+   * client's task queue. Every field is checked first (a ValidationError naming each bad one,
+   * nothing created); an existing id is a ConflictError.
+   *
+   * @example
+   * ```ts
+   * await client.createSchedule('nightly-research', {
+   *   cron: '0 3 * * *',
+   *   timezone: 'Europe/Paris',
+   *   action: { type: 'pipeline', name: 'research-and-write', input: { topic: 'tidal power' } },
+   *   overlap: 'skip',
+   * });
+   * ```
+   */
+  async createSchedule(id: string, options: CreateScheduleOptions): Promise<ScheduleDetails> {
+    await this.#temporalReady();
+    return this.#db(() => schedules.createSchedule(this.temporal, this.db, this.config.taskQueue, id, options), { idempotent: true });
+  }
+
+  /** The schedules whose runs go to this client's task queue, by id. */
+  async listSchedules(): Promise<ScheduleDetails[]> {
+    await this.#temporalReady();
+    return schedules.listSchedules(this.temporal, this.config.taskQueue);
+  }
+
+  /** A schedule: its action, times, policies, state, next and recent runs; a NotFoundError when there is none. */
+  async getSchedule(id: string): Promise<ScheduleDetails> {
+    await this.#temporalReady();
+    return schedules.describeSchedule(this.temporal, id);
+  }
+
+  /** Changes what `options` gives (checked like {@link createSchedule}); the rest stays. */
+  async updateSchedule(id: string, options: UpdateScheduleOptions): Promise<ScheduleDetails> {
+    await this.#temporalReady();
+    return this.#db(() => schedules.updateSchedule(this.temporal, this.db, id, options), { idempotent: true });
+  }
+
+  /** Pauses a schedule: no run starts until it is unpaused. */
+  async pauseSchedule(id: string, note?: string): Promise<ScheduleDetails> {
+    await this.#temporalReady();
+    return schedules.pauseSchedule(this.temporal, id, note);
+  }
+
+  async unpauseSchedule(id: string, note?: string): Promise<ScheduleDetails> {
+    await this.#temporalReady();
+    return schedules.unpauseSchedule(this.temporal, id, note);
+  }
+
+  /** Starts one run now, even when paused and whatever the overlap policy. */
+  async triggerSchedule(id: string): Promise<ScheduleDetails> {
+    await this.#temporalReady();
+    return schedules.triggerSchedule(this.temporal, id);
+  }
+
+  /** Takes the runs the schedule would have taken from `from` to `to`, now. */
+  async backfillSchedule(id: string, options: BackfillOptions): Promise<ScheduleDetails> {
+    await this.#temporalReady();
+    return schedules.backfillSchedule(this.temporal, id, options);
+  }
+
+  /** Deletes a schedule; the runs it started are not touched. */
+  async deleteSchedule(id: string): Promise<void> {
+    await this.#temporalReady();
+    return schedules.deleteSchedule(this.temporal, id);
+  }
+
+  /** The pipelines workers run (published at their start), and the built-ins. */
+  async listPipelines(): Promise<PipelineInfo[]> {
+    return this.#db(() => pipelines.listPipelines(this.db), { idempotent: true });
+  }
+
+  /**
+   * Starts a run of pipeline `name` with `input`; returns its handle at once.
+   *
+   * @example
+   * ```ts
+   * const run = await client.startPipeline('research-and-write', { topic: 'tidal power', subtopics: ['cost', 'ecology'] });
+   * console.log(run.workflowId); // pipeline/research-and-write/<uuid>
+   * const { output } = await run.result();
+   * ```
+   */
+  async startPipeline(name: string, input: unknown, options: StartPipelineOptions = {}): Promise<PipelineRunHandle> {
+    await this.#temporalReady();
+    return pipelines.startPipeline(this.temporal, this.db, this.config.taskQueue, name, input, options);
+  }
+
+  /** Runs pipeline `name` and waits for its output; a PipelineFailedError names the stage and agent that failed. */
+  async runPipeline(name: string, input: unknown, options: StartPipelineOptions = {}): Promise<PipelineRunOutput> {
+    return (await this.startPipeline(name, input, options)).result();
+  }
+
+  /** A handle on a run, by its workflow id or its run id. */
+  async getPipelineRun(idOrRunId: string): Promise<PipelineRunHandle> {
+    const id = parseInput(z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty'), idOrRunId, 'pipeline run', 'runId');
+    return this.#db(() => pipelines.pipelineRun(this.temporal, this.db, id), { idempotent: true });
+  }
+
+  /** Pipeline runs from Temporal visibility, newest first; `status` is running, completed, failed, cancelled, terminated or timed_out. */
+  async pipelineRuns(filter: { name?: string; status?: string; limit?: number } = {}): Promise<PipelineRunSummary[]> {
+    return pipelines.pipelineRuns(this.temporal, filter);
+  }
+
+  /**
+   * Starts a batch job: `prompt` sent to each selected agent (`agents`, a `tag`, or `all`)
+   * through its own mailbox, `concurrency` at a time; returns its handle at once. Bad input (no
+   * agents chosen, a tag no agent has, a bad concurrency) is a ValidationError and starts nothing.
+   *
+   * @example
+   * ```ts
+   * const job = await client.startBatch({ prompt: 'Summarize your week.', tag: 'team-a', concurrency: 8 });
+   * const { counts } = await job.result(); // { selected: 40, answered: 39, failed: 1 }
+   * ```
+   */
+  async startBatch(options: batches.StartBatchOptions): Promise<batches.BatchHandle> {
+    await this.#temporalReady(); // record no job that cannot run
+    return this.#db(() => batches.startBatch(this.temporal, this.db, this.config.taskQueue, options), { idempotent: false });
+  }
+
+  /** Runs a batch job and waits for its counts; an agent's failure is counted, it does not fail the job. */
+  async runBatch(options: batches.StartBatchOptions): Promise<BatchResult> {
+    return (await this.startBatch(options)).result();
+  }
+
+  /** A handle on a batch job, by its id (or its workflow id `batch/<id>`). */
+  async getBatch(batchId: string): Promise<batches.BatchHandle> {
+    return this.#db(() => batches.getBatch(this.temporal, this.db, batchId));
   }
 
   /**

@@ -44,10 +44,26 @@ function describe(memory: string): string {
   return `${name ? `you're ${name}, and ` : ''}you love ${likes.join(' and ')}`;
 }
 
-/** Answers one chat request of the demo conversation. */
+/** The demo pipeline's researcher: a note per subject it is asked about. */
+function researchNotes(asked: string): string {
+  const subject = asked.split(': ').at(-1)?.trim() ?? asked;
+  return `- ${subject}: three key facts, with sources (scripted notes).`;
+}
+
+/** The demo pipeline's writer: an article that quotes every note it was given. */
+function article(asked: string): string {
+  const topic = /about "([^"]+)"/.exec(asked)?.[1] ?? 'the topic';
+  const notes = asked.split('\n').filter((line) => line.startsWith('- '));
+  return [`# ${topic.charAt(0).toUpperCase()}${topic.slice(1)}`, '', `An article written from ${notes.length} research notes:`, ...notes].join('\n');
+}
+
+/** Answers one chat request of the demo conversation, and the demo pipeline's researcher and writer. */
 export const demoResponder: Responder = (request: ChatRequest): ScriptedStep => {
   const messages = request.messages as ChatMessage[];
   const system = text(messages[0]?.content);
+  const asked = text(messages.at(-1)?.content);
+  if (system.includes('You are a careful researcher')) return { kind: 'reply', content: researchNotes(asked) };
+  if (system.includes('You are a writer')) return { kind: 'reply', content: article(asked) };
   const memory = humanBlock(system);
   const last = messages.at(-1);
 

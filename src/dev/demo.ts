@@ -11,7 +11,8 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { createClient } from '../client/memloom-client.ts';
+import { createClient, type MemloomClient } from '../client/memloom-client.ts';
+import { RESEARCHER_SYSTEM, WRITER_SYSTEM } from '../pipelines/research-and-write.ts';
 import { loadConfig, readDevEnv, readExplicitDatabaseUrl } from '../config/env.ts';
 import { createLogger } from '../config/logger.ts';
 import type { AgentState, LlmConfigInput } from '../index.ts';
@@ -170,8 +171,10 @@ export async function runDemo(argv: string[]): Promise<void> {
     }
     const usage = await client.getUsage(agent.id);
     out(`token usage of this agent so far: ${usage.total_tokens} (prompt ${usage.prompt_tokens}, completion ${usage.completion_tokens}) over ${usage.calls} model calls${usage.cost === null ? '' : `, $${usage.cost.toFixed(4)}`}`);
+    const pipelineLinks = await runPipelineAct(client, stack.info, llm, out);
     const link = workflowUrl(stack.info, agentWorkflowId(agent.id));
     out();
+    for (const line of pipelineLinks) out(line);
     if (stack.reused) {
       if (link) out(`the agent's workflow in the Temporal UI: ${link}`);
       out(`done: the stack of memloom dev (pid ${stack.info.pid}) stays up; talk to the agent with`);
@@ -201,6 +204,37 @@ export async function runDemo(argv: string[]): Promise<void> {
 }
 
 /** Starts the scripted model on its fixed port, so the agent's endpoint stays valid after the demo. */
+/**
+ * Act 2: the guide's research-then-write pipeline, a researcher agent then a writer agent, as a
+ * durable workflow. Returns the lines that point at it in the Temporal UI.
+ */
+async function runPipelineAct(client: MemloomClient, info: DevStackInfo, llm: LlmConfigInput, out: (line?: string) => void): Promise<string[]> {
+  out('act 2: a research-then-write pipeline (two agents, a durable workflow) ...');
+  for (const [name, system] of [
+    ['demo-researcher', RESEARCHER_SYSTEM],
+    ['demo-writer', WRITER_SYSTEM],
+  ] as const) {
+    await client.updateAgent(name, { llm_config: llm }).catch(() => client.createAgent({ name, system, llm_config: llm }));
+  }
+  const run = await client.startPipeline('research-and-write', {
+    topic: 'the history of rowing',
+    subtopics: ['ancient rowing', 'rowing as a sport'],
+    researcher: 'demo-researcher',
+    writer: 'demo-writer',
+  });
+  out(`  started ${run.workflowId}`);
+  const { output } = await withProgress('waiting for the pipeline', run.result());
+  const details = await run.describe();
+  for (const s of details.stages) out(`  stage ${s.stage} · ${s.agentName} · ${s.status}${s.label ? ` · ${s.label}` : ''}`);
+  out('article:');
+  for (const line of (output as { article: string }).article.split('\n')) out(`  ${line}`);
+  const runLink = workflowUrl(info, run.workflowId);
+  return [
+    ...(runLink ? [`the pipeline run in the Temporal UI: ${runLink}`] : []),
+    ...(info.uiUrl ? [`every pipeline run: ${info.uiUrl}/namespaces/${info.namespace}/workflows?query=${encodeURIComponent('Pipeline="research-and-write"')}`] : []),
+  ];
+}
+
 async function startModelOn(port: number): Promise<ScriptedModelServer> {
   if (await portOpen(DEV_DEFAULTS.ip, port)) {
     throw new Error(`port ${port} for the demo's scripted model is taken: pick another with --model-port`);

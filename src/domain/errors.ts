@@ -80,6 +80,7 @@ export const ErrorCode = {
   NotFound: 'not_found',
   Conflict: 'conflict',
   TurnFailed: 'turn_failed',
+  PipelineFailed: 'pipeline_failed',
   Config: 'config_error',
   DatabaseUnavailable: 'database_unavailable',
   BudgetExceeded: 'budget_exceeded',
@@ -179,5 +180,20 @@ export class BudgetExceededError extends MemloomError {
     readonly verdict: BudgetVerdict,
   ) {
     super(ErrorCode.BudgetExceeded, budgetExceededMessage(agentName, verdict));
+  }
+}
+
+/**
+ * A pipeline run that did not complete. `type` says why: `StageFailed` (the message names the
+ * stage and the agent), `BudgetExceeded`, `InvalidPayload` (its input), `AgentNotFound`, ...
+ */
+export class PipelineFailedError extends MemloomError {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly workflowId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(ErrorCode.PipelineFailed, message, options);
   }
 }

@@ -146,11 +146,9 @@ function lowest(ready: ModelDeployment[], score: (d: ModelDeployment) => number,
   return tied[Math.floor(random() * tied.length)]!;
 }
 
-/** A deterministic [0, 1) generator from a string seed (mulberry32 over an FNV-1a hash). */
-export function seededRandom(seed: string): () => number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 0x01000193);
-  let a = h >>> 0;
+/** mulberry32: a small, seedable [0, 1) generator. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
@@ -158,6 +156,13 @@ export function seededRandom(seed: string): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A deterministic [0, 1) generator from a string seed (mulberry32 over an FNV-1a hash). */
+export function seededRandom(seed: string): () => number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < seed.length; i++) h = Math.imul(h ^ seed.charCodeAt(i), 0x01000193);
+  return mulberry32(h);
 }
 
 /** Failure types that cool a deployment down at once, as LiteLLM does for 429, 401, 404 and timeouts. */

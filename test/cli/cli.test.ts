@@ -15,6 +15,7 @@ import type { AgentWorkflowStatus } from '../../src/domain/turn.ts';
 import { ADMIN_DATABASE_URL, startTestStack } from '../helpers/stack.ts';
 import { rollDice } from './fixtures/tools.ts';
 import { CLI, runCli, parsed, errorOf, type CliRun } from '../helpers/cli.ts';
+import { buildProgram } from '../../src/cli/program.ts';
 
 const stack = await startTestStack({ tools: [rollDice] });
 
@@ -59,15 +60,42 @@ describe('memloom CLI', () => {
       [['models'], /LiteLLM config\.yaml/],
       [['models', 'check'], /Validate a LiteLLM config\.yaml/],
       [['usage'], /Report model calls from the usage table/],
+      [['pipeline'], /Run pipelines — durable multi-agent workflows/],
+      [['pipeline', 'list'], /List the pipelines you can run/],
+      [['pipeline', 'run'], /Start a run of a pipeline and print its id/],
+      [['pipeline', 'show'], /Show a pipeline run/],
+      [['pipeline', 'result'], /Print the output a completed pipeline run stored/],
+      [['pipeline', 'cancel'], /Cancel a pipeline run/],
+      [['pipeline', 'runs'], /List pipeline runs from Temporal visibility/],
+      [['schedule'], /Schedules with Temporal's Schedules API/],
+      [['batch'], /Batch jobs — one message fanned out over many agents/],
+      [['batch', 'run'], /Start a batch job: one message sent to each selected agent/],
+      [['batch', 'show'], /Show a batch job: its status, its counts/],
+      [['batch', 'cancel'], /Cancel a batch job/],
     ];
-    const runs = await Promise.all(cases.map(([path]) => memloom(...path, '--help')));
+    // the program's help as a user runs it, a process each for a sample; every command's help
+    // in-process (dozens of CLI processes at once starve 2 cores)
+    const program = buildProgram();
+    const helpOf = (path: string[]): CliRun => {
+      let command = program;
+      for (const name of path) command = command.commands.find((c) => c.name() === name) ?? assert.fail(`no command ${path.join(' ')}`);
+      return { code: 0, stdout: command.helpInformation(), stderr: '', ms: 0 };
+    };
+    const spawned = await Promise.all([[], ['agent', 'create'], ['pipeline', 'run']].map((path) => memloom(...path, '--help')));
+    for (const [i, path] of [[], ['agent', 'create'], ['pipeline', 'run']].entries()) {
+      assert.equal(spawned[i]!.code, 0, spawned[i]!.stderr);
+      // the process prints the command's help, then its examples
+      const flat = (text: string): string => text.replace(/\s+/g, ' ').trim();
+      assert.ok(flat(spawned[i]!.stdout).startsWith(flat(helpOf(path).stdout)), `memloom ${path.join(' ')} --help: ${spawned[i]!.stdout}`);
+    }
+    const runs = cases.map(([path]) => helpOf(path));
     runs.forEach((run, i) => {
       const [path, purpose] = cases[i]!;
       const name = `memloom ${path.join(' ')} --help`;
       assert.equal(run.code, 0, `${name}: ${run.stderr}`);
       // commander wraps descriptions to the terminal width
       assert.match(run.stdout.replace(/\s+/g, ' '), purpose, name);
-      const leaf = path.length > 0 && !['agent', 'defaults', 'memory', 'archival', 'turn', 'models'].includes(path.join(' '));
+      const leaf = path.length > 0 && !['agent', 'defaults', 'memory', 'archival', 'turn', 'models', 'pipeline', 'batch', 'schedule'].includes(path.join(' '));
       if (leaf) assert.match(run.stdout, /--json/, `${name} lists --json`);
     });
     // every command of the program is covered above

@@ -26,7 +26,9 @@ async function snapshot(): Promise<Record<string, unknown>> {
             (SELECT count(*)::int FROM messages) AS messages,
             (SELECT count(*)::int FROM passages) AS passages,
             (SELECT count(*)::int FROM turns) AS turns,
-            (SELECT count(*)::int FROM settings) AS settings`,
+            (SELECT count(*)::int FROM settings) AS settings,
+            (SELECT count(*)::int FROM pipeline_runs) AS pipeline_runs,
+            (SELECT count(*)::int FROM batch_jobs) AS batch_jobs`,
   );
   return rows[0]!;
 }
@@ -171,6 +173,47 @@ const CASES: Case[] = [
   ['usageReport', 'NUL in agent', call('usageReport', { agent: NUL }), 'agent', /NUL/],
   ['usageReport', 'unknown option', call('usageReport', { from: '7d' }), ''],
 
+  ['startPipeline', 'unknown pipeline', call('startPipeline', 'no-such-pipeline', {}), 'name', /no pipeline named "no-such-pipeline"/],
+  ['startPipeline', 'name not a pipeline name', call('startPipeline', 'Bad Name', {}), 'name'],
+  ['startPipeline', 'empty topic', call('startPipeline', 'research-and-write', { topic: '' }), 'input.topic', /must not be empty/],
+  ['startPipeline', 'subtopics not an array', call('startPipeline', 'research-and-write', { topic: 't', subtopics: 'a,b' }), 'input.subtopics'],
+  ['startPipeline', 'negative budget', call('startPipeline', 'research-and-write', { topic: 't' }, { maxBudget: -1 }), 'maxBudget', /more than 0/],
+  ['startPipeline', 'NaN budget', call('startPipeline', 'research-and-write', { topic: 't' }, { maxBudget: Number.NaN }), 'maxBudget'],
+  ['startPipeline', 'run id with a slash', call('startPipeline', 'research-and-write', { topic: 't' }, { runId: 'a/b' }), 'runId'],
+  ['runPipeline', 'missing topic', call('runPipeline', 'research-and-write', {}), 'input.topic'],
+  ['runPipeline', 'zero concurrency', call('runPipeline', 'research-and-write', { topic: 't', concurrency: 0 }), 'input.concurrency', /at least 1/],
+  ['getPipelineRun', 'empty', call('getPipelineRun', ''), 'runId'],
+  ['getPipelineRun', 'not a string', call('getPipelineRun', 42), 'runId'],
+  ['pipelineRuns', 'unknown status', call('pipelineRuns', { status: 'done' }), 'status', /must be one of/],
+  ['pipelineRuns', 'zero limit', call('pipelineRuns', { limit: 0 }), 'limit'],
+  ['pipelineRuns', 'name not a pipeline name', call('pipelineRuns', { name: "x' OR 1=1" }), 'name'],
+  ['createSchedule', 'bad cron', call('createSchedule', 'nightly', { cron: '0 24 * * *', action: { type: 'pipeline', name: 'research-and-write', input: { topic: 't' } } }), 'cron', /hour field "24"/],
+  ['createSchedule', 'bad interval', call('createSchedule', 'nightly', { every: 'often', action: { type: 'pipeline', name: 'research-and-write', input: { topic: 't' } } }), 'every', /must be a duration/],
+  ['createSchedule', 'unknown time zone', call('createSchedule', 'nightly', { cron: '0 3 * * *', timezone: 'Mars/Base', action: { type: 'pipeline', name: 'research-and-write', input: { topic: 't' } } }), 'timezone'],
+  ['createSchedule', 'unknown pipeline', call('createSchedule', 'nightly', { every: '1h', action: { type: 'pipeline', name: 'no-such-pipeline' } }), 'action.name', /no pipeline named/],
+  ['createSchedule', 'bad built-in input', call('createSchedule', 'nightly', { every: '1h', action: { type: 'pipeline', name: 'research-and-write', input: { topic: '' } } }), 'action.input.topic'],
+  ['createSchedule', 'id with a slash', call('createSchedule', 'a/b', { every: '1h', action: { type: 'pipeline', name: 'research-and-write', input: { topic: 't' } } }), 'id'],
+  ['getSchedule', 'empty id', call('getSchedule', ''), 'id'],
+  ['updateSchedule', 'id not a string', call('updateSchedule', 42, { every: '1h' }), 'id'],
+  ['pauseSchedule', 'NUL in the note', call('pauseSchedule', 'nightly', NUL), 'note', /NUL/],
+  ['unpauseSchedule', 'id with a space', call('unpauseSchedule', 'a b'), 'id'],
+  ['triggerSchedule', 'empty id', call('triggerSchedule', ''), 'id'],
+  ['backfillSchedule', 'from after to', call('backfillSchedule', 'nightly', { from: '2025-02-01T00:00:00Z', to: '2025-01-01T00:00:00Z' }), 'to', /must be after from/],
+  ['backfillSchedule', 'not a date', call('backfillSchedule', 'nightly', { from: 'yesterday', to: '2025-01-01T00:00:00Z' }), 'from'],
+  ['deleteSchedule', 'id with a slash', call('deleteSchedule', 'a/b'), 'id'],
+  ['startBatch', 'no agents chosen', call('startBatch', { prompt: 'hi' }), 'agents', /give agents, a tag, or all/],
+  ['startBatch', 'a tag and all', call('startBatch', { prompt: 'hi', tag: 't', all: true }), 'all', /one way/],
+  ['startBatch', 'a tag no agent has', call('startBatch', { prompt: 'hi', tag: 'nobody' }), 'tag', /no agent has the tag "nobody"/],
+  ['startBatch', 'an unknown agent', call('startBatch', { prompt: 'hi', agents: ['narrow', 'nobody'] }), 'agents.1', /no agent "nobody"/],
+  ['startBatch', 'zero concurrency', call('startBatch', { prompt: 'hi', all: true, concurrency: 0 }), 'concurrency', /at least 1/],
+  ['startBatch', 'concurrency over 100', call('startBatch', { prompt: 'hi', all: true, concurrency: 101 }), 'concurrency', /at most 100/],
+  ['startBatch', 'NUL in the prompt', call('startBatch', { prompt: NUL, all: true }), 'prompt', /NUL/],
+  ['startBatch', 'a pipeline', call('startBatch', { prompt: 'hi', pipeline: 'brief', all: true }), 'pipeline', /not available yet/],
+  ['startBatch', 'batch id with a slash', call('startBatch', { prompt: 'hi', all: true, batchId: 'a/b' }), 'batchId'],
+  ['runBatch', 'empty prompt', call('runBatch', { prompt: ' ', all: true }), 'prompt', /must not be empty/],
+  ['getBatch', 'empty', call('getBatch', ''), 'batchId'],
+  ['getBatch', 'not a string', call('getBatch', 42), 'batchId'],
+
   ['setDefaultLlmConfig', 'NUL in model', call('setDefaultLlmConfig', { model: NUL, context_window: 8192 }), 'llm_config.model'],
   ['setDefaultLlmConfig', 'negative context window', call('setDefaultLlmConfig', { model: 'm', context_window: -1 }), 'llm_config.context_window'],
   ['setDefaultEmbeddingConfig', 'NaN dim', call('setDefaultEmbeddingConfig', { embedding_model: 'e', embedding_dim: Number.NaN }), 'embedding_config.embedding_dim'],
@@ -178,7 +221,7 @@ const CASES: Case[] = [
 ];
 
 /** Methods that take no input, or only close the client. */
-const NO_INPUT = new Set(['constructor', 'close', 'getDefaultLlmConfig', 'getDefaultEmbeddingConfig', 'modelsReport']);
+const NO_INPUT = new Set(['constructor', 'close', 'getDefaultLlmConfig', 'getDefaultEmbeddingConfig', 'modelsReport', 'listPipelines', 'listSchedules']);
 
 describe('SDK input validation: a table of bad inputs per public method', () => {
   test('every public method with input is in the table', () => {

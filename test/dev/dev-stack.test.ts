@@ -143,6 +143,12 @@ describe('npm run demo', () => {
     assert.match(stdout, /\[human\] Name: Alice \| Loves reading science fiction books/);
     assert.match(stdout, /token usage of this agent so far: \d+/);
     assert.match(stdout, new RegExp(`http://127\\.0\\.0\\.1:${ports.uiPort}/namespaces/default/workflows/agent%2Fagent-`));
+    // act 2: the research-then-write pipeline, and where to see it
+    assert.match(stdout, /^ {2}started pipeline\/research-and-write\/[0-9a-f-]{36}$/m);
+    assert.match(stdout, /^ {2}stage research · demo-researcher · completed · ancient rowing$/m);
+    assert.match(stdout, /^ {2}stage write · demo-writer · completed$/m);
+    assert.match(stdout, /^ {2}An article written from 2 research notes:$/m);
+    assert.match(stdout, new RegExp(`^the pipeline run in the Temporal UI: http://127\\.0\\.0\\.1:${ports.uiPort}/namespaces/default/workflows/pipeline%2Fresearch-and-write%2F`, 'm'));
 
     // not a terminal: the stack stops, and the demo says how to reopen it
     assert.match(stdout, /done: stopping the embedded stack; its data stays in /);

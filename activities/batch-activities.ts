@@ -1,0 +1,100 @@
+/**
+ * Activities of the batch workflow: load the job, select its agents page by page (ordered by
+ * id), send each agent the job's message through its own mailbox (`userMessage`) under a message
+ * id derived from the batch and the agent, and record each agent's outcome. A resumed or
+ * repeated job finds the finished agents in Postgres and never asks them again.
+ * @module
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { MemloomClient } from '../src/client/memloom-client.ts';
+import { findItem, findJob, finishJob, jobCounts, markItem, selectPage, type BatchJobRecord } from '../src/db/batch-store.ts';
+import type { BatchCounts, BatchItemOutcome, BatchPage, BatchPlan } from '../src/domain/batch.ts';
+import { ActivityFailureType, BudgetExceededError, NotFoundError, TurnFailedError, ValidationError } from '../src/domain/errors.ts';
+import type { ActivityDeps } from './activity-deps.ts';
+
+/** How often an agent's message heartbeats while the agent works. */
+const HEARTBEAT_EVERY_MS = 5000;
+
+/** What an agent's answer to a batch message was, when it is not an answer: its type and message. */
+function outcomeOf(error: unknown): { errorType: string; errorMessage: string } | null {
+  if (error instanceof TurnFailedError) return { errorType: error.type, errorMessage: error.message };
+  if (error instanceof BudgetExceededError) return { errorType: 'BudgetExceeded', errorMessage: error.message };
+  if (error instanceof NotFoundError && error.resource === 'agent') return { errorType: ActivityFailureType.AgentNotFound, errorMessage: error.message };
+  // e.g. the prompt is too large for this agent's context window
+  if (error instanceof ValidationError) return { errorType: ActivityFailureType.InvalidPayload, errorMessage: error.message };
+  return null;
+}
+
+export function createBatchActivities(deps: ActivityDeps) {
+  const { db } = deps;
+  const client = (): Promise<MemloomClient> => {
+    if (!deps.client) throw ApplicationFailure.nonRetryable('this worker has no client for batch messages', 'ConfigError');
+    return deps.client();
+  };
+
+  async function requireJob(batchId: string): Promise<BatchJobRecord> {
+    const job = await findJob(db, batchId);
+    if (!job) throw ApplicationFailure.nonRetryable(`no batch job ${batchId}`, 'InternalError');
+    return job;
+  }
+
+  /** The stored job, as the workflow needs it: its concurrency and a one-line summary. */
+  async function planBatch(input: { batchId: string }): Promise<BatchPlan> {
+    const job = await requireJob(input.batchId);
+    const prompt = job.prompt.replace(/\s+/g, ' ').trim();
+    const who = 'agentIds' in job.selector ? `${job.selector.agentIds.length} agents` : 'tag' in job.selector ? `agents tagged ${job.selector.tag}` : 'all agents';
+    return { concurrency: job.concurrency, summary: `Batch **${job.batchId}** to ${who}: "${prompt.length > 60 ? `${prompt.slice(0, 57)}...` : prompt}"` };
+  }
+
+  /** The next page of the job's agents after `after`, each recorded (queued) with its stored status. */
+  async function selectBatchPage(input: { batchId: string; after: string | null; limit: number }): Promise<BatchPage> {
+    const job = await requireJob(input.batchId);
+    const items = await selectPage(db, job, input.after, input.limit);
+    return { items, cursor: items.at(-1)?.agentId ?? input.after };
+  }
+
+  /** Sends the job's message to one agent and waits for its answer; records and returns the outcome. */
+  async function runBatchItem(input: { batchId: string; agentId: string }): Promise<BatchItemOutcome> {
+    const job = await requireJob(input.batchId);
+    const item = await findItem(db, input.batchId, input.agentId);
+    if (!item) throw ApplicationFailure.nonRetryable(`agent ${input.agentId} was not selected for batch ${input.batchId}`, 'InternalError');
+    if (item.status === 'answered' || item.status === 'failed') {
+      return { status: item.status, errorType: item.errorType, errorMessage: item.errorMessage };
+    }
+    await markItem(db, input.batchId, input.agentId, { status: 'running' });
+    const activity = Context.current();
+    const beat = setInterval(() => activity.heartbeat(), HEARTBEAT_EVERY_MS);
+    const c = await client();
+    try {
+      const cancelled = new Promise<never>((_, reject) => {
+        activity.cancellationSignal.addEventListener('abort', () => reject(new CancelledFailure('the batch job was cancelled')), { once: true });
+      });
+      // a cancelled job stops waiting; the turn itself goes on in the agent
+      await Promise.race([c.userMessage(input.agentId, job.prompt, { messageId: item.messageId, maxSteps: job.maxSteps }), cancelled]);
+      await markItem(db, input.batchId, input.agentId, { status: 'answered' });
+      return { status: 'answered', errorType: null, errorMessage: null };
+    } catch (error) {
+      const failed = outcomeOf(error);
+      if (!failed) throw error;
+      await markItem(db, input.batchId, input.agentId, { status: 'failed', ...failed });
+      return { status: 'failed', ...failed };
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  /** Records an agent whose message could not be sent (its activity failed for good). */
+  async function recordBatchItemFailure(input: { batchId: string; agentId: string; errorType: string; errorMessage: string }): Promise<void> {
+    await markItem(db, input.batchId, input.agentId, { status: 'failed', errorType: input.errorType, errorMessage: input.errorMessage });
+  }
+
+  /** Records the job's end; returns its counts from Postgres. */
+  async function finishBatch(input: { batchId: string; status: 'completed' | 'cancelled' | 'failed' }): Promise<BatchCounts> {
+    await finishJob(db, input.batchId, input.status);
+    const { selected, answered, failed } = await jobCounts(db, input.batchId);
+    return { selected, answered, failed };
+  }
+
+  return { planBatch, selectBatchPage, runBatchItem, recordBatchItemFailure, finishBatch };
+}
