@@ -1,8 +1,9 @@
 /**
  * Activities of the batch workflow: load the job, select its agents page by page (ordered by
  * id), send each agent the job's message through its own mailbox (`userMessage`) under a message
- * id derived from the batch and the agent, and record each agent's outcome. A resumed or
- * repeated job finds the finished agents in Postgres and never asks them again.
+ * id derived from the batch and the agent, or wait for an agent's pipeline run started by an
+ * earlier run of the job, and record each agent's outcome. A resumed or repeated job finds the
+ * finished agents in Postgres and never asks them again.
  * @module
  */
 import { Context } from '@temporalio/activity';
@@ -10,7 +11,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { MemloomClient } from '../src/client/memloom-client.ts';
 import { findItem, findJob, finishJob, jobCounts, markItem, selectPage, type BatchJobRecord } from '../src/db/batch-store.ts';
 import type { BatchCounts, BatchItemOutcome, BatchPage, BatchPlan } from '../src/domain/batch.ts';
-import { ActivityFailureType, BudgetExceededError, NotFoundError, TurnFailedError, ValidationError } from '../src/domain/errors.ts';
+import { ActivityFailureType, BudgetExceededError, NotFoundError, PipelineFailedError, TurnFailedError, ValidationError } from '../src/domain/errors.ts';
 import type { ActivityDeps } from './activity-deps.ts';
 
 /** How often an agent's message heartbeats while the agent works. */
@@ -42,9 +43,12 @@ export function createBatchActivities(deps: ActivityDeps) {
   /** The stored job, as the workflow needs it: its concurrency and a one-line summary. */
   async function planBatch(input: { batchId: string }): Promise<BatchPlan> {
     const job = await requireJob(input.batchId);
-    const prompt = job.prompt.replace(/\s+/g, ' ').trim();
     const who = 'agentIds' in job.selector ? `${job.selector.agentIds.length} agents` : 'tag' in job.selector ? `agents tagged ${job.selector.tag}` : 'all agents';
-    return { concurrency: job.concurrency, summary: `Batch **${job.batchId}** to ${who}: "${prompt.length > 60 ? `${prompt.slice(0, 57)}...` : prompt}"` };
+    if (job.pipeline) {
+      return { concurrency: job.concurrency, summary: `Batch **${job.batchId}**: pipeline **${job.pipeline.name}** for ${who}`, pipeline: job.pipeline };
+    }
+    const prompt = (job.prompt ?? '').replace(/\s+/g, ' ').trim();
+    return { concurrency: job.concurrency, summary: `Batch **${job.batchId}** to ${who}: "${prompt.length > 60 ? `${prompt.slice(0, 57)}...` : prompt}"`, pipeline: null };
   }
 
   /** The next page of the job's agents after `after`, each recorded (queued) with its stored status. */
@@ -62,6 +66,7 @@ export function createBatchActivities(deps: ActivityDeps) {
     if (item.status === 'answered' || item.status === 'failed') {
       return { status: item.status, errorType: item.errorType, errorMessage: item.errorMessage };
     }
+    if (job.prompt === null) throw ApplicationFailure.nonRetryable(`batch ${input.batchId} runs a pipeline, it sends no message`, 'InternalError');
     await markItem(db, input.batchId, input.agentId, { status: 'running' });
     const activity = Context.current();
     const beat = setInterval(() => activity.heartbeat(), HEARTBEAT_EVERY_MS);
@@ -84,7 +89,36 @@ export function createBatchActivities(deps: ActivityDeps) {
     }
   }
 
-  /** Records an agent whose message could not be sent (its activity failed for good). */
+  /**
+   * Waits for an agent's pipeline run that an earlier run of the job started (its child workflow
+   * exists already); its outcome, recorded. A cancelled job stops waiting.
+   */
+  async function awaitBatchPipelineRun(input: { batchId: string; agentId: string; workflowId: string }): Promise<BatchItemOutcome> {
+    const activity = Context.current();
+    const beat = setInterval(() => activity.heartbeat(), HEARTBEAT_EVERY_MS);
+    try {
+      const run = await (await client()).getPipelineRun(input.workflowId);
+      const cancelled = new Promise<never>((_, reject) => {
+        activity.cancellationSignal.addEventListener('abort', () => reject(new CancelledFailure('the batch job was cancelled')), { once: true });
+      });
+      await Promise.race([run.result(), cancelled]);
+      await markItem(db, input.batchId, input.agentId, { status: 'answered' });
+      return { status: 'answered', errorType: null, errorMessage: null };
+    } catch (error) {
+      if (!(error instanceof PipelineFailedError)) throw error;
+      await markItem(db, input.batchId, input.agentId, { status: 'failed', errorType: error.type, errorMessage: error.message });
+      return { status: 'failed', errorType: error.type, errorMessage: error.message };
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  /** Records an agent's item as running (its pipeline run is starting) or answered (its pipeline run completed). */
+  async function recordBatchItem(input: { batchId: string; agentId: string; status: 'running' | 'answered' }): Promise<void> {
+    await markItem(db, input.batchId, input.agentId, { status: input.status });
+  }
+
+  /** Records an agent that failed: its message could not be sent (its activity failed for good), or its pipeline run failed. */
   async function recordBatchItemFailure(input: { batchId: string; agentId: string; errorType: string; errorMessage: string }): Promise<void> {
     await markItem(db, input.batchId, input.agentId, { status: 'failed', errorType: input.errorType, errorMessage: input.errorMessage });
   }
@@ -96,5 +130,5 @@ export function createBatchActivities(deps: ActivityDeps) {
     return { selected, answered, failed };
   }
 
-  return { planBatch, selectBatchPage, runBatchItem, recordBatchItemFailure, finishBatch };
+  return { planBatch, selectBatchPage, runBatchItem, awaitBatchPipelineRun, recordBatchItem, recordBatchItemFailure, finishBatch };
 }

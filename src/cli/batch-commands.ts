@@ -1,6 +1,6 @@
 /**
- * `memloom batch ...`: start a batch job (one message fanned out over many agents) and follow
- * it, show a job with each agent's outcome, cancel it.
+ * `memloom batch ...`: start a batch job (one message, or one pipeline run, fanned out over many
+ * agents) and follow it, show a job with each agent's outcome, cancel it.
  * @module
  */
 import { Command } from 'commander';
@@ -9,21 +9,18 @@ import type { BatchDetails, BatchHandle } from '../client/batches.ts';
 import type { MemloomClient } from '../client/memloom-client.ts';
 import { ConflictError } from '../domain/errors.ts';
 import { setAction } from './command-context.ts';
-import { addJsonOption, collect, countFlag, flagError, parseFlags, withFlagPaths } from './options.ts';
+import { addJsonOption, assignmentFlag, collect, countFlag, flagError, parseFlags, withFlagPaths } from './options.ts';
+import { pipelineInputFromFlags } from './pipeline-input.ts';
 import { printNote, printResult, type OutputMode } from './output.ts';
 import { oneLine, statusText, table } from './run-format.ts';
 
 /** How often `batch run --wait` looks at the job. */
 const POLL_EVERY_MS = 500;
 
-
-
-
-
 const RunFlagsSchema = z.object({
   prompt: z.string().optional(),
   pipeline: z.string().optional(),
-  input: z.array(z.string()).default([]),
+  input: z.array(assignmentFlag).default([]),
   inputJson: z.string().optional(),
   agents: z.string().optional(),
   tag: z.string().optional(),
@@ -35,6 +32,7 @@ const RunFlagsSchema = z.object({
 
 const FLAG_OF: Record<string, string> = {
   prompt: '--prompt',
+  pipeline: '--pipeline',
   agents: '--agents',
   tag: '--tag',
   all: '--all',
@@ -45,6 +43,8 @@ const FLAG_OF: Record<string, string> = {
 
 function flagOf(path: string): string | undefined {
   if (/^agents\.\d+$/.test(path)) return '--agents';
+  if (path === 'input') return '--input';
+  if (path.startsWith('input.')) return `--input ${path.slice('input.'.length)}`;
   return FLAG_OF[path];
 }
 
@@ -62,7 +62,9 @@ export function formatBatch(d: BatchDetails): string {
     field('batch', d.batchId),
     field('workflow', d.workflowId),
     field('status', statusText(d.status)),
-    field('prompt', oneLine(d.prompt, 80)),
+    ...(d.pipeline
+      ? [field('pipeline', d.pipeline.name), field('input', oneLine(JSON.stringify(d.pipeline.input), 80))]
+      : [field('prompt', oneLine(d.prompt ?? '', 80))]),
     field('agents', who),
     field('concurrency', String(d.concurrency)),
     field('counts', countsLine(d)),
@@ -107,15 +109,18 @@ async function follow(mode: OutputMode, job: BatchHandle): Promise<void> {
 
 function runCommand(): Command {
   const command = new Command('run')
-    .summary('send a message to many agents, a few at a time')
+    .summary('send a message (or run a pipeline) for many agents, a few at a time')
     .description(
       'Start a batch job: one message sent to each selected agent (--agents, --tag or --all) through its own mailbox, ' +
-        '--concurrency agents at a time, and print its id. Each agent\'s outcome (answered, or failed with its type) is ' +
-        'stored; a failing agent does not fail the job. Running the same --batch-id again asks only the agents not yet ' +
-        'done. With --wait, print the counts on stderr as they change, then the job. Needs a running `memloom worker`.',
+        '--concurrency agents at a time, and print its id. With --pipeline instead of --prompt, run the pipeline once ' +
+        'per agent, as the child workflow pipeline/NAME/BATCH-AGENT_ID with the input plus agent=AGENT_ID (the pipeline ' +
+        'reads input.agent). Each agent\'s outcome (answered, or failed with its type, e.g. StageFailed) is stored; a ' +
+        'failing agent does not fail the job. Running the same --batch-id again asks only the agents not yet done and ' +
+        'starts no pipeline run twice. With --wait, print the counts on stderr as they change, then the job. Needs a ' +
+        'running `memloom worker` (with the pipeline, for --pipeline).',
     )
     .option('--prompt <text>', 'the message each agent gets')
-    .option('--pipeline <name>', 'run a pipeline per agent instead (not available yet)')
+    .option('--pipeline <name>', 'run this pipeline once per agent instead, with input.agent set to its id')
     .option('--input <key=value>', 'pipeline input field (with --pipeline)', collect)
     .option('--input-json <json>', 'pipeline input (with --pipeline)')
     .option('--agents <a,b,...>', 'these agents (ids or names, comma-separated)')
@@ -132,18 +137,23 @@ function runCommand(): Command {
 Examples:
   $ memloom batch run --prompt "Summarize what you learned this week." --tag team-a --concurrency 8 --wait
   $ memloom batch run --prompt "Say hi" --agents researcher,writer
-  $ memloom batch run --prompt "Ping" --all --batch-id nightly-ping && memloom batch show nightly-ping`,
+  $ memloom batch run --prompt "Ping" --all --batch-id nightly-ping && memloom batch show nightly-ping
+  $ memloom batch run --pipeline weekly-review --input focus=billing --tag team-a --batch-id review-w48 --wait`,
   );
   return setAction(command, async (ctx, _args, options) => {
     const flags = parseFlags(RunFlagsSchema, options);
     if (flags.prompt !== undefined && flags.pipeline !== undefined) flagError('--pipeline', 'give either --prompt or --pipeline, not both');
-    if (flags.pipeline !== undefined) flagError('--pipeline', 'batch jobs of pipelines are not available yet: give --prompt');
-    if (flags.input.length > 0 || flags.inputJson !== undefined) flagError(flags.inputJson !== undefined ? '--input-json' : '--input', 'is for --pipeline; a --prompt job takes no input');
-    if (flags.prompt === undefined) flagError('--prompt', 'is required: the message each agent gets');
+    if (flags.pipeline === undefined && (flags.input.length > 0 || flags.inputJson !== undefined)) {
+      flagError(flags.inputJson !== undefined ? '--input-json' : '--input', 'is for --pipeline; a --prompt job takes no input');
+    }
+    if (flags.prompt === undefined && flags.pipeline === undefined) flagError('--prompt', 'is required: the message each agent gets (or give --pipeline)');
     const client = await ctx.client();
+    const pipeline = flags.pipeline !== undefined ? (await client.listPipelines()).find((p) => p.name === flags.pipeline) : undefined;
+    const input = flags.pipeline !== undefined ? (pipelineInputFromFlags(flags.input, flags.inputJson, pipeline) ?? {}) : undefined;
     const job = await client
       .startBatch({
-        prompt: flags.prompt,
+        ...(flags.prompt !== undefined ? { prompt: flags.prompt } : {}),
+        ...(flags.pipeline !== undefined ? { pipeline: flags.pipeline, input } : {}),
         ...(flags.agents !== undefined ? { agents: flags.agents.split(',').map((a) => a.trim()) } : {}),
         ...(flags.tag !== undefined ? { tag: flags.tag } : {}),
         ...(flags.all === true ? { all: true } : {}),
@@ -189,7 +199,10 @@ function showCommand(): Command {
 function cancelCommand(): Command {
   const command = new Command('cancel')
     .summary('cancel a job: no further agent is asked')
-    .description('Cancel a batch job: no further agent is asked and the job ends as cancelled. A message already with its agent is still answered there.')
+    .description(
+      'Cancel a batch job: no further agent is asked and the job ends as cancelled. A message already with its agent is still answered there; ' +
+        'pipeline runs the job started are cancelled.',
+    )
     .argument('<batch-id>', 'the batch id, or its workflow id batch/ID');
   addJsonOption(command);
   command.addHelpText('after', '\nExamples:\n  $ memloom batch cancel nightly-ping');
@@ -206,8 +219,9 @@ export function batchCommands(): Command {
   return new Command('batch')
     .summary('send a message to many agents and follow the job')
     .description(
-      "Batch jobs — one message fanned out over many agents (by name, tag, or all), a few at a time, each agent's " +
-        'outcome stored: run, show, cancel. Each job is the Temporal workflow batch/ID.',
+      "Batch jobs — one message (or one pipeline run) fanned out over many agents (by name, tag, or all), a few at a " +
+        "time, each agent's outcome stored: run, show, cancel. Each job is the Temporal workflow batch/ID; each agent's " +
+        'pipeline run its child workflow pipeline/NAME/BATCH-AGENT_ID.',
     )
     .addCommand(runCommand())
     .addCommand(showCommand())

@@ -1,7 +1,7 @@
 /**
  * Batch jobs: `client.startBatch` / `runBatch` / `getBatch` and the handle they return
  * (`result()`, `describe()`, `cancel()`). The job is checked and recorded here; the workflow
- * `batch/<batchId>` fans its message out over the selected agents.
+ * `batch/<batchId>` fans its message (or a pipeline run) out over the selected agents.
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -15,6 +15,7 @@ import {
   DEFAULT_BATCH_CONCURRENCY,
   MAX_BATCH_CONCURRENCY,
   type BatchCounts,
+  type BatchPipeline,
   type BatchProgress,
   type BatchResult,
   type BatchSelector,
@@ -22,6 +23,9 @@ import {
 } from '../domain/batch.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { parseInput } from '../domain/validation.ts';
+import { PIPELINE_NAME } from '../pipelines/define-pipeline.ts';
+import { BUILT_IN_PIPELINES } from '../pipelines/registry.ts';
+import { listPipelines } from './pipeline-runs.ts';
 import { batchStatusQuery } from '../../workflows/batch-definitions.ts';
 
 /** Steps an agent may take on a batch message, unless the job says otherwise. */
@@ -31,8 +35,15 @@ const BATCH_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 const BatchIdSchema = z.string({ error: 'must be a string' }).regex(BATCH_ID, 'must be letters, digits, ., _ and -, at most 100, starting with a letter or digit');
 
 export interface StartBatchOptions {
-  /** The message each agent gets (through its own mailbox, so it queues behind user messages). */
-  prompt: string;
+  /** The message each agent gets (through its own mailbox, so it queues behind user messages). One of `prompt` and `pipeline`. */
+  prompt?: string;
+  /**
+   * A pipeline run per agent instead: the child workflow `pipeline/<name>/<batchId>-<agentId>`,
+   * its input `{ ...input, agent: <agentId> }` (the pipeline reads `input.agent`).
+   */
+  pipeline?: string;
+  /** The pipeline's input, without `agent` (with `pipeline`). @default {} */
+  input?: Record<string, unknown>;
   /** The agents, by id or name. One of `agents`, `tag` and `all`. */
   agents?: string[];
   /** Every agent with this tag. */
@@ -56,8 +67,13 @@ const StartBatchSchema = z
     prompt: z
       .string({ error: 'must be a string: the message each agent gets' })
       .refine((t) => t.trim().length > 0, 'must not be empty')
-      .refine((t) => t.length <= 2_000_000, 'must be at most 2000000 characters'),
-    pipeline: z.never({ error: 'batch jobs of pipelines are not available yet: give a prompt' }).optional(),
+      .refine((t) => t.length <= 2_000_000, 'must be at most 2000000 characters')
+      .optional(),
+    pipeline: z.string({ error: 'must be a pipeline name' }).regex(PIPELINE_NAME, 'must be a pipeline name: lowercase letters, digits and dashes').optional(),
+    input: z
+      .record(z.string(), z.unknown(), { error: 'must be an object: the input of each agent\'s pipeline run' })
+      .refine((i) => !('agent' in i), 'must not have an agent field: each run gets its agent\'s id there')
+      .optional(),
     agents: z
       .array(z.string({ error: 'must be an agent id or name' }).min(1, 'must not be empty'), { error: 'must be an array of agent ids or names' })
       .min(1, 'must name at least one agent')
@@ -76,6 +92,9 @@ const StartBatchSchema = z
     pagesPerRun: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
   })
   .superRefine((o, ctx) => {
+    if (o.prompt === undefined && o.pipeline === undefined) ctx.addIssue({ code: 'custom', path: ['prompt'], message: 'is required: the message each agent gets (or give a pipeline)' });
+    if (o.prompt !== undefined && o.pipeline !== undefined) ctx.addIssue({ code: 'custom', path: ['pipeline'], message: 'give either a prompt or a pipeline, not both' });
+    if (o.input !== undefined && o.pipeline === undefined) ctx.addIssue({ code: 'custom', path: ['input'], message: 'is for a pipeline job; a prompt job takes no input' });
     const given = [o.agents !== undefined && 'agents', o.tag !== undefined && 'tag', o.all === true && 'all'].filter((k): k is string => k !== false);
     if (given.length === 0) ctx.addIssue({ code: 'custom', path: ['agents'], message: 'choose the agents: give agents, a tag, or all' });
     if (given.length > 1) ctx.addIssue({ code: 'custom', path: [given[1]!], message: `choose the agents one way: ${given.join(' and ')} were both given` });
@@ -87,7 +106,10 @@ export interface BatchDetails {
   workflowId: string;
   /** From Temporal: RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT; from Postgres when Temporal no longer knows the job. */
   status: string;
-  prompt: string;
+  /** The message of a prompt job; null for a pipeline job. */
+  prompt: string | null;
+  /** The pipeline of a pipeline job and its input (without the agent); null for a prompt job. */
+  pipeline: BatchPipeline | null;
   selector: BatchSelector;
   concurrency: number;
   counts: BatchCounts & { queued: number; running: number };
@@ -129,6 +151,7 @@ export class BatchHandle {
       workflowId: job.workflowId,
       status,
       prompt: job.prompt,
+      pipeline: job.pipeline,
       selector: job.selector,
       concurrency: job.concurrency,
       counts: await jobCounts(this.db, this.batchId),
@@ -139,7 +162,7 @@ export class BatchHandle {
     };
   }
 
-  /** Cancels the job: no further agent is asked; messages already with their agents are answered there. */
+  /** Cancels the job: no further agent is asked; messages already with their agents are answered there, pipeline runs it started are cancelled. */
   async cancel(): Promise<void> {
     await this.temporal.workflow.getHandle(this.workflowId).cancel();
   }
@@ -164,27 +187,52 @@ function sameSelector(a: BatchSelector, b: BatchSelector): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** A stand-in agent id, to check a built-in pipeline's input as each agent's run gets it. */
+const SOME_AGENT_ID = 'agent-00000000-0000-4000-8000-000000000000';
+
+/**
+ * The pipeline of a pipeline job, checked: a built-in or published pipeline (a ValidationError on
+ * `pipeline` otherwise); a built-in's input checked as each run gets it, with an agent id.
+ */
+async function pipelineOf(db: Db, name: string, input: Record<string, unknown>): Promise<BatchPipeline> {
+  const known = await listPipelines(db);
+  if (!known.some((p) => p.name === name)) {
+    throw new ValidationError([{ path: 'pipeline', message: `no pipeline named "${name}" (known: ${known.map((p) => p.name).join(', ')})` }], 'batch');
+  }
+  const builtIn = BUILT_IN_PIPELINES.find((p) => p.name === name);
+  const parsed = builtIn?.input.safeParse({ ...input, agent: SOME_AGENT_ID });
+  if (parsed && !parsed.success) throw ValidationError.fromZod(parsed.error, `input of pipeline ${name}`, 'input');
+  return { name, input };
+}
+
+function samePipeline(a: BatchPipeline | null, b: BatchPipeline | null): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 /**
  * Checks and records a job, and starts its workflow. Starting a finished job's id again asks
- * only the agents it has not answered (or failed) yet.
+ * only the agents it has not answered (or failed) yet: for a pipeline job, it starts no run
+ * that exists already.
  */
 export async function startBatch(temporal: Client, db: Db, taskQueue: string, options: StartBatchOptions): Promise<BatchHandle> {
   const o = parseInput(StartBatchSchema, options, 'batch');
+  const pipeline = o.pipeline !== undefined ? await pipelineOf(db, o.pipeline, o.input ?? {}) : null;
   const selector = await selectorOf(db, o);
   const batchId = o.batchId ?? randomUUID();
   const workflowId = batchWorkflowId(batchId);
+  const prompt = o.prompt ?? null;
   const existing = await findJob(db, batchId);
-  if (existing && (existing.prompt !== o.prompt || !sameSelector(existing.selector, selector))) {
-    throw new ConflictError(`batch ${batchId} exists with another prompt or other agents: choose a new batch id`);
+  if (existing && (existing.prompt !== prompt || !samePipeline(existing.pipeline, pipeline) || !sameSelector(existing.selector, selector))) {
+    throw new ConflictError(`batch ${batchId} exists with another ${existing.pipeline ? 'pipeline or input' : 'prompt'} or other agents: choose a new batch id`);
   }
-  await upsertJob(db, { batchId, workflowId, prompt: o.prompt, selector, concurrency: o.concurrency, maxSteps: o.maxSteps });
-  const prompt = o.prompt.replace(/\s+/g, ' ').trim();
+  await upsertJob(db, { batchId, workflowId, prompt, pipeline, selector, concurrency: o.concurrency, maxSteps: o.maxSteps });
+  const what = pipeline ? `pipeline ${pipeline.name}` : (prompt ?? '').replace(/\s+/g, ' ').trim();
   try {
     await temporal.workflow.start(BATCH_WORKFLOW_TYPE, {
       workflowId,
       taskQueue,
       args: [{ batchId, ...(o.pageSize !== undefined ? { pageSize: o.pageSize } : {}), ...(o.pagesPerRun !== undefined ? { pagesPerRun: o.pagesPerRun } : {}) } satisfies BatchWorkflowInput],
-      staticSummary: `batch: ${prompt.length > 180 ? `${prompt.slice(0, 177)}...` : prompt}`,
+      staticSummary: `batch: ${what.length > 180 ? `${what.slice(0, 177)}...` : what}`,
     });
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) throw new ConflictError(`batch ${batchId} is running: follow it with memloom batch show ${batchId}`);

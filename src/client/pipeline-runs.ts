@@ -177,8 +177,11 @@ export async function startPipeline(
     const parsed = builtIn.input.safeParse(input);
     if (!parsed.success) throw ValidationError.fromZod(parsed.error, `input of pipeline ${name}`, 'input');
     summary = builtIn.summary?.(parsed.data) ?? summary;
-  } else if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw new ValidationError([{ path: 'input', message: 'must be an object' }], `input of pipeline ${name}`);
+  } else {
+    // the worker that has the pipeline checks the input with its zod schema; its published JSON
+    // schema catches here what it can (required fields, their types), before anything is created
+    const issues = jsonSchemaIssues(known.find((p) => p.name === name)!.inputSchema, input);
+    if (issues.length > 0) throw new ValidationError(issues, `input of pipeline ${name}`);
   }
   const workflowId = pipelineWorkflowId(name, opts.runId ?? randomUUID());
   if (opts.runId !== undefined && (await findRun(db, workflowId))) {
@@ -200,6 +203,31 @@ export async function startPipeline(
     throw error;
   }
   return new PipelineRunHandle(temporal, db, workflowId);
+}
+
+const JSON_TYPE_OF = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'array' : Number.isInteger(value) ? 'integer' : typeof value;
+
+/**
+ * What a pipeline's published input schema (an object schema) says is wrong with `input`: not an
+ * object, a required field missing, a field of the wrong JSON type. Deeper rules are the worker's.
+ */
+export function jsonSchemaIssues(schema: Record<string, unknown>, input: unknown): { path: string; message: string }[] {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return [{ path: 'input', message: 'must be an object' }];
+  const properties = (schema['properties'] ?? {}) as Record<string, { type?: unknown }>;
+  const required = Array.isArray(schema['required']) ? (schema['required'] as string[]) : [];
+  const issues: { path: string; message: string }[] = [];
+  for (const key of required) {
+    if ((input as Record<string, unknown>)[key] === undefined) issues.push({ path: `input.${key}`, message: 'is required' });
+  }
+  for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
+    const declared = properties[key]?.type;
+    if (typeof declared !== 'string' || value === undefined) continue;
+    const actual = JSON_TYPE_OF(value);
+    const fits = actual === declared || (declared === 'number' && actual === 'integer');
+    if (!fits) issues.push({ path: `input.${key}`, message: `must be ${declared === 'array' || declared === 'object' || declared === 'integer' ? `an ${declared}` : `a ${declared}`}, got ${actual}` });
+  }
+  return issues;
 }
 
 /** A handle on the run `idOrRunId` (its workflow id, or the run id after `pipeline/<name>/`). */

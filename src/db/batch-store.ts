@@ -5,14 +5,17 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { BatchCounts, BatchItemStatus, BatchJobStatus, BatchSelector } from '../domain/batch.ts';
+import type { BatchCounts, BatchItemStatus, BatchJobKind, BatchJobStatus, BatchPipeline, BatchSelector } from '../domain/batch.ts';
 import type { Queryable } from './pool.ts';
 
 export interface BatchJobRecord {
   batchId: string;
   workflowId: string;
-  kind: 'prompt';
-  prompt: string;
+  kind: BatchJobKind;
+  /** The message of a prompt job; null for a pipeline job. */
+  prompt: string | null;
+  /** The pipeline of a pipeline job, and its input (without the agent); null for a prompt job. */
+  pipeline: BatchPipeline | null;
   selector: BatchSelector;
   concurrency: number;
   maxSteps: number;
@@ -42,8 +45,10 @@ export function batchMessageId(batchId: string, agentId: string): string {
 type JobRow = {
   batch_id: string;
   workflow_id: string;
-  kind: 'prompt';
-  prompt: string;
+  kind: BatchJobKind;
+  prompt: string | null;
+  pipeline: string | null;
+  pipeline_input: Record<string, unknown> | null;
   selector: BatchSelector;
   concurrency: number;
   max_steps: number;
@@ -58,6 +63,7 @@ function toJob(r: JobRow): BatchJobRecord {
     workflowId: r.workflow_id,
     kind: r.kind,
     prompt: r.prompt,
+    pipeline: r.pipeline !== null ? { name: r.pipeline, input: r.pipeline_input ?? {} } : null,
     selector: r.selector,
     concurrency: r.concurrency,
     maxSteps: r.max_steps,
@@ -68,20 +74,30 @@ function toJob(r: JobRow): BatchJobRecord {
 }
 
 /**
- * Records a job, or marks an existing one running again (a repeated job keeps its prompt and
- * agents; only a finished job's concurrency may change). Returns what is stored.
+ * Records a job, or marks an existing one running again (a repeated job keeps its prompt or
+ * pipeline and agents; only a finished job's concurrency may change). Returns what is stored.
  */
 export async function upsertJob(
   db: Queryable,
-  job: { batchId: string; workflowId: string; prompt: string; selector: BatchSelector; concurrency: number; maxSteps: number },
+  job: { batchId: string; workflowId: string; prompt: string | null; pipeline: BatchPipeline | null; selector: BatchSelector; concurrency: number; maxSteps: number },
 ): Promise<BatchJobRecord> {
   const { rows } = await db.query<JobRow>(
-    `INSERT INTO batch_jobs (batch_id, workflow_id, kind, prompt, selector, concurrency, max_steps)
-     VALUES ($1, $2, 'prompt', $3, $4, $5, $6)
+    `INSERT INTO batch_jobs (batch_id, workflow_id, kind, prompt, pipeline, pipeline_input, selector, concurrency, max_steps)
+     VALUES ($1, $2, $7, $3, $8, $9, $4, $5, $6)
      ON CONFLICT (batch_id) DO UPDATE
        SET concurrency = CASE WHEN batch_jobs.status = 'running' THEN batch_jobs.concurrency ELSE $5 END, status = 'running', finished_at = NULL
      RETURNING *`,
-    [job.batchId, job.workflowId, job.prompt, JSON.stringify(job.selector), job.concurrency, job.maxSteps],
+    [
+      job.batchId,
+      job.workflowId,
+      job.prompt,
+      JSON.stringify(job.selector),
+      job.concurrency,
+      job.maxSteps,
+      job.pipeline ? 'pipeline' : 'prompt',
+      job.pipeline?.name ?? null,
+      job.pipeline ? JSON.stringify(job.pipeline.input) : null,
+    ],
   );
   return toJob(rows[0]!);
 }

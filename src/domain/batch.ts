@@ -35,6 +35,24 @@ export const BatchJobStatus = {
 } as const;
 export type BatchJobStatus = (typeof BatchJobStatus)[keyof typeof BatchJobStatus];
 
+/** What a job does for each agent: send it a message, or run a pipeline for it. */
+export const BatchJobKind = {
+  Prompt: 'prompt',
+  Pipeline: 'pipeline',
+} as const;
+export type BatchJobKind = (typeof BatchJobKind)[keyof typeof BatchJobKind];
+
+/** The pipeline of a pipeline job: each agent's run gets `{ ...input, agent: <agentId> }`. */
+export interface BatchPipeline {
+  name: string;
+  input: Record<string, unknown>;
+}
+
+/** `<batchId>-<agentId>`: the run id of an agent's pipeline run (`pipeline/<name>/<batchId>-<agentId>`). */
+export function batchPipelineRunId(batchId: string, agentId: string): string {
+  return `${batchId}-${agentId}`;
+}
+
 /** Which agents a job goes to. Agent ids, not names: a rename does not change a job. */
 export type BatchSelector = { agentIds: string[] } | { tag: string } | { all: true };
 
@@ -63,6 +81,8 @@ export interface BatchWorkflowInput {
 export interface BatchPlan {
   concurrency: number;
   summary: string;
+  /** A pipeline job's pipeline and input (small: the input as given); null for a prompt job. */
+  pipeline: BatchPipeline | null;
 }
 
 /** One selected agent, with what is stored about it already (a resumed job skips the finished ones). */

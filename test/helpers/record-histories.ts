@@ -57,6 +57,8 @@ interface Scenario {
   name: string;
   /** Runs of `agent/<agentId>` the scenario must leave: 2 when it continues as new. */
   runs: number;
+  /** The workflow recorded, when it is not the scenario agent's (a pipeline run). */
+  workflowId?: string;
   play(ctx: ScenarioContext): Promise<void>;
 }
 
@@ -124,6 +126,21 @@ const SCENARIOS: Scenario[] = [
       model.enqueue({ kind: 'error', status: 500 }, { kind: 'reply', content: 'Second time lucky.' });
       lastText(await client.userMessage(agentId, 'Try twice.', { messageId: messageId(1) }));
       assert.equal(model.chatRequests().length, 2);
+    },
+  },
+  {
+    name: 'pipeline',
+    runs: 1,
+    workflowId: 'pipeline/research-and-write/history-1',
+    async play({ client, model }) {
+      // two subtopics researched in parallel by two researchers, then the writer
+      await client.setDefaultLlmConfig({ model: 'scripted-model', model_endpoint: model.url, context_window: 8192 });
+      model.setResponder((request) =>
+        String(request.messages[0]?.content).includes('researcher') ? { kind: 'reply', content: 'Notes.' } : { kind: 'reply', content: 'Article.' },
+      );
+      const { output } = await client.runPipeline('research-and-write', { topic: 'replay', subtopics: ['a', 'b'] }, { runId: 'history-1' });
+      model.setResponder(undefined);
+      assert.deepEqual(output, { notes: ['Notes.', 'Notes.'], article: 'Article.' });
     },
   },
   {
@@ -213,7 +230,7 @@ async function record(
     llm_config: { model: 'scripted-model', model_endpoint: model.url, context_window: 8192 },
     memory_blocks: [{ label: 'human', value: '' }],
   });
-  const workflowId = agentWorkflowId(agent.id);
+  const workflowId = scenario.workflowId ?? agentWorkflowId(agent.id);
   const runsOf = async () => {
     const runs = [];
     for await (const w of client.temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(w);

@@ -99,6 +99,9 @@ test('bad input: a clear error naming the flag or field, exit 1, and no run', as
     [['brief', '--input', 'topic=a', '--run-id', 'a/b'], '--run-id', /must be letters, digits/],
     [['research-and-write', '--input', 'topic='], '--input topic', /must not be empty/],
     [['research-and-write', '--input-json', '{"topic": "x", "concurrency": 0}'], '--input-json concurrency', /must be at least 1/],
+    // a user pipeline's input, checked against the schema its worker published
+    [['brief', '--input', 'words=50'], '--input topic', /is required/],
+    [['brief', '--input', 'topic=x', '--input', 'words=lots'], '--input words', /must be an integer, got string/],
   ];
   const runs = await Promise.all(cases.map(([args]) => memloom('pipeline', 'run', ...args, '--json')));
   runs.forEach((run, i) => {
