@@ -4,14 +4,12 @@
  * and a pipeline that does not exist — as the SDK and `memloom batch` show them.
  */
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import { createLogger } from '../../src/config/logger.ts';
+import { test } from 'node:test';
 import type { ChatRequest } from '../../src/dev/scripted-model-server.ts';
 import { ValidationError } from '../../src/domain/errors.ts';
-import { createMemloomWorker } from '../../workers/agent-worker.ts';
 import pipelines from '../fixtures/batch-pipelines.ts';
 import { runCli } from '../helpers/cli.ts';
-import { startTestStack, TEMPORAL_ADDRESS } from '../helpers/stack.ts';
+import { startTestStack } from '../helpers/stack.ts';
 
 const stack = await startTestStack({ startWorker: false });
 const { client, model, db } = stack;
@@ -19,20 +17,7 @@ await client.setDefaultLlmConfig(stack.llmConfig);
 const ENV = { ...process.env, DATABASE_URL: stack.databaseUrl, MEMLOOM_TASK_QUEUE: stack.taskQueue };
 
 // a worker with the fixture pipeline (`ask-agent`), as `memloom worker --pipelines` runs one
-const bundle = process.env.MEMLOOM_TEST_WORKFLOW_BUNDLE;
-const worker = await createMemloomWorker({
-  config: { temporalAddress: TEMPORAL_ADDRESS, databaseUrl: stack.databaseUrl, taskQueue: stack.taskQueue },
-  db,
-  pipelines,
-  modelApiKey: 'sk-test',
-  logger: createLogger('silent'),
-  ...(bundle ? { workflowBundle: { codePath: bundle } } : {}),
-});
-const running = worker.run();
-after(async () => {
-  await worker.shutdown().catch(() => undefined);
-  await running.catch(() => undefined);
-});
+await stack.startWorker({ pipelines });
 
 function systemOf(request: ChatRequest): string {
   return String(request.messages[0]?.content ?? '');

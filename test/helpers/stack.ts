@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient, type MemloomClient } from '../../src/client/memloom-client.ts';
 import { createLogger, type Logger } from '../../src/config/logger.ts';
 import type { CheckedModels } from '../../src/config/models-file.ts';
+import type { PipelineDefinition } from '../../src/pipelines/define-pipeline.ts';
 import { createDb, type Db } from '../../src/db/pool.ts';
 import { createScratchDatabase } from './scratch-database.ts';
 import { startScriptedModelServer, type ScriptedModelServer } from '../../src/dev/scripted-model-server.ts';
@@ -38,7 +39,7 @@ export interface TestStack {
   /** The in-process worker, when started. */
   worker: MemloomWorker | null;
   /** `modelApiKey` given as `undefined` starts a worker that sends no API key at all. */
-  startWorker(extra?: { tools?: ToolDefinition[]; modelApiKey?: string | undefined; models?: CheckedModels; logger?: Logger }): Promise<MemloomWorker>;
+  startWorker(extra?: { tools?: ToolDefinition[]; modelApiKey?: string | undefined; models?: CheckedModels; logger?: Logger; pipelines?: PipelineDefinition[] }): Promise<MemloomWorker>;
   /** Default llm_config pointing at the scripted model server. */
   llmConfig: { model: string; model_endpoint: string; context_window: number };
 }
@@ -75,6 +76,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         modelApiKey: 'modelApiKey' in extra ? (extra.modelApiKey ?? '') : (options.modelApiKey ?? 'sk-test'),
         logger: extra.logger ?? createLogger('silent'),
         ...(extra.models ? { models: extra.models } : {}),
+        ...(extra.pipelines ? { pipelines: extra.pipelines } : {}),
         ...(BUNDLE ? { workflowBundle: { codePath: BUNDLE } } : {}),
       });
       workers.push(worker);
