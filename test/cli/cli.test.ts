@@ -68,7 +68,7 @@ describe('memloom CLI', () => {
       [['pipeline', 'cancel'], /Cancel a pipeline run/],
       [['pipeline', 'runs'], /List pipeline runs from Temporal visibility/],
       [['schedule'], /Schedules with Temporal's Schedules API/],
-      [['batch'], /Batch jobs — one message fanned out over many agents/],
+      [['batch'], /Batch jobs — one message \(or one pipeline run\) fanned out over many agents/],
       [['batch', 'run'], /Start a batch job: one message sent to each selected agent/],
       [['batch', 'show'], /Show a batch job: its status, its counts/],
       [['batch', 'cancel'], /Cancel a batch job/],
