@@ -9,8 +9,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { MemloomClient } from '../src/client/memloom-client.ts';
-import { findItem, findJob, finishJob, jobCounts, markItem, selectPage, type BatchJobRecord } from '../src/db/batch-store.ts';
-import type { BatchCounts, BatchItemOutcome, BatchPage, BatchPlan } from '../src/domain/batch.ts';
+import { findItem, findJob, finishJob, jobCounts, markItem, selectPage, upsertJob, type BatchJobRecord } from '../src/db/batch-store.ts';
+import { batchJobSummary, type BatchCounts, type BatchItemOutcome, type BatchJobDefinition, type BatchPage, type BatchPlan } from '../src/domain/batch.ts';
 import { ActivityFailureType, BudgetExceededError, NotFoundError, PipelineFailedError, TurnFailedError, ValidationError } from '../src/domain/errors.ts';
 import type { ActivityDeps } from './activity-deps.ts';
 
@@ -40,15 +40,22 @@ export function createBatchActivities(deps: ActivityDeps) {
     return job;
   }
 
-  /** The stored job, as the workflow needs it: its concurrency and a one-line summary. */
-  async function planBatch(input: { batchId: string }): Promise<BatchPlan> {
-    const job = await requireJob(input.batchId);
+  /**
+   * The stored job, as the workflow needs it: its concurrency and a one-line summary. A
+   * schedule's run brings its job's definition: it is recorded here, once.
+   */
+  async function planBatch(input: { batchId: string; workflowId?: string; job?: BatchJobDefinition }): Promise<BatchPlan> {
+    const job = input.job
+      ? await upsertJob(db, { ...input.job, batchId: input.batchId, workflowId: input.workflowId ?? input.batchId }, { onlyIfAbsent: true })
+      : await requireJob(input.batchId);
     const who = 'agentIds' in job.selector ? `${job.selector.agentIds.length} agents` : 'tag' in job.selector ? `agents tagged ${job.selector.tag}` : 'all agents';
     if (job.pipeline) {
       return { concurrency: job.concurrency, summary: `Batch **${job.batchId}**: pipeline **${job.pipeline.name}** for ${who}`, pipeline: job.pipeline };
     }
-    const prompt = (job.prompt ?? '').replace(/\s+/g, ' ').trim();
-    return { concurrency: job.concurrency, summary: `Batch **${job.batchId}** to ${who}: "${prompt.length > 60 ? `${prompt.slice(0, 57)}...` : prompt}"`, pipeline: null };
+    if (job.kind === 'prompt') {
+      return { concurrency: job.concurrency, summary: `Batch **${job.batchId}** to ${who}: "${batchJobSummary(job, 60)}"`, pipeline: null };
+    }
+    return { concurrency: job.concurrency, summary: `Batch **${job.batchId}**: **${job.kind}** for ${who}`, pipeline: null };
   }
 
   /** The next page of the job's agents after `after`, each recorded (queued) with its stored status. */
@@ -66,7 +73,7 @@ export function createBatchActivities(deps: ActivityDeps) {
     if (item.status === 'answered' || item.status === 'failed') {
       return { status: item.status, errorType: item.errorType, errorMessage: item.errorMessage };
     }
-    if (job.prompt === null) throw ApplicationFailure.nonRetryable(`batch ${input.batchId} runs a pipeline, it sends no message`, 'InternalError');
+    if (job.kind === 'pipeline') throw ApplicationFailure.nonRetryable(`batch ${input.batchId} runs a pipeline, it sends no message`, 'InternalError');
     await markItem(db, input.batchId, input.agentId, { status: 'running' });
     const activity = Context.current();
     const beat = setInterval(() => activity.heartbeat(), HEARTBEAT_EVERY_MS);
@@ -75,8 +82,10 @@ export function createBatchActivities(deps: ActivityDeps) {
       const cancelled = new Promise<never>((_, reject) => {
         activity.cancellationSignal.addEventListener('abort', () => reject(new CancelledFailure('the batch job was cancelled')), { once: true });
       });
+      const options = { messageId: item.messageId, maxSteps: job.maxSteps };
+      const turn = job.kind === 'memory-consolidation' ? c.consolidateMemory(input.agentId, options) : c.userMessage(input.agentId, job.prompt ?? '', options);
       // a cancelled job stops waiting; the turn itself goes on in the agent
-      await Promise.race([c.userMessage(input.agentId, job.prompt, { messageId: item.messageId, maxSteps: job.maxSteps }), cancelled]);
+      await Promise.race([turn, cancelled]);
       await markItem(db, input.batchId, input.agentId, { status: 'answered' });
       return { status: 'answered', errorType: null, errorMessage: null };
     } catch (error) {

@@ -1,6 +1,8 @@
 /**
  * The `callModel` activity: loads an agent's context from Postgres, calls its model, stores the
  * answer. Takes ids, returns ids and counters: no transcript passes through workflow history.
+ * A memory consolidation turn (read from its turn record, so the workflow is the same for both
+ * kinds) gets the conversation since the last consolidation instead of the recent context.
  * @module
  */
 import { Context } from '@temporalio/activity';
@@ -8,7 +10,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { getBlocks } from '../src/db/agent-store.ts';
 import { findPublishedTools } from '../src/db/tool-store.ts';
-import { findTurnMessage, insertMessageOnce, loadRecentMessages } from '../src/db/message-store.ts';
+import { findTurnMessage, insertMessageOnce, loadConsolidationMessages, loadRecentMessages } from '../src/db/message-store.ts';
+import { findTurn } from '../src/db/turn-store.ts';
+import { TurnKind } from '../src/domain/consolidation.ts';
 import { recordUsage, stepUsage, type UsageRecord, type UsageServedBy } from '../src/db/usage-store.ts';
 import { messageBudget, selectContext } from '../src/domain/context-window.ts';
 import { RETRYABLE_MODEL_ERRORS } from '../src/domain/errors.ts';
@@ -157,7 +161,10 @@ export function createModelActivities(deps: ActivityDeps) {
   async function callModel(input: CallModelInput): Promise<CallModelResult> {
     const { agentId, turnId, attempt, step, route } = input;
     const agent = await loadAgentOrFail(db, agentId);
-    const { schemas: toolSchemas, routes } = await agentTools(agentId, agent.tools);
+    const consolidation = (await findTurn(db, turnId))?.kind === TurnKind.Consolidation;
+    // a consolidation rewrites memory: it is offered the memory tools only, never a user tool's side effects
+    const offered = consolidation ? agent.tools.filter((n) => tools.get(n)?.kind === 'memory') : agent.tools;
+    const { schemas: toolSchemas, routes } = await agentTools(agentId, offered);
     const done = await findTurnMessage(db, agentId, turnId, step, 0);
     if (done) {
       // an earlier attempt stored the answer and then lost its completion: do not call again
@@ -177,7 +184,11 @@ export function createModelActivities(deps: ActivityDeps) {
       toolTokens: estimateTokens(JSON.stringify(toolSchemas)),
       maxOutputTokens: llm.max_tokens,
     });
-    const context = selectContext(await loadRecentMessages(db, agentId, budget), budget);
+    const recent = consolidation
+      ? // the conversation since the last consolidation, in context or not, then this turn's own messages
+        await loadConsolidationMessages(db, agentId, turnId, agent.consolidated_through_seq, budget)
+      : await loadRecentMessages(db, agentId, budget);
+    const context = selectContext(recent, budget);
 
     const ctx = Context.current();
     const baseUrl = routed ? routed.baseUrl : models.resolveBaseUrl(llm.model_endpoint);

@@ -11,7 +11,8 @@
  * ```
  * @module
  */
-export { createClient, MemloomClient, type ClientOptions, type UserMessageOptions } from './client/memloom-client.ts';
+export { createClient, MemloomClient, type ClientOptions, type ConsolidateMemoryOptions, type UserMessageOptions } from './client/memloom-client.ts';
+export { ConsolidationStatus, type ConsolidationResult } from './domain/consolidation.ts';
 export { defineTool, ToolError, type ToolContext, type ToolDefinition, type ToolSpec } from './tools/define-tool.ts';
 export { BASE_TOOL_NAMES } from './tools/memory-tools.ts';
 export {

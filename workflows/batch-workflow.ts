@@ -25,6 +25,7 @@ import type { Activities } from '../activities/index.ts';
 import {
   DEFAULT_BATCH_PAGES_PER_RUN,
   DEFAULT_BATCH_PAGE_SIZE,
+  batchIdOfWorkflow,
   batchPipelineRunId,
   type BatchCounts,
   type BatchItemOutcome,
@@ -94,7 +95,8 @@ async function runPipelineForAgent(batchId: string, pipeline: BatchPipeline, ite
 
 export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchResult> {
   const { workflowId } = workflowInfo();
-  const { batchId } = input;
+  // a schedule's run has no batch id in its input: its id is the workflow id's (<scheduleId>-<time>)
+  const batchId = input.batchId ?? batchIdOfWorkflow(workflowId);
   const pageSize = input.pageSize ?? DEFAULT_BATCH_PAGE_SIZE;
   const pagesPerRun = input.pagesPerRun ?? DEFAULT_BATCH_PAGES_PER_RUN;
   const counts: BatchCounts = { ...(input.counts ?? { selected: 0, answered: 0, failed: 0 }) };
@@ -121,7 +123,9 @@ export async function batchWorkflow(input: BatchWorkflowInput): Promise<BatchRes
     );
   };
 
-  const plan = await planBatch.executeWithOptions({ ...BOOKKEEPING, summary: 'load the job' }, [{ batchId }]);
+  const plan = await planBatch.executeWithOptions({ ...BOOKKEEPING, summary: input.job ? 'record and load the job' : 'load the job' }, [
+    { batchId, workflowId, ...(input.job ? { job: input.job } : {}) },
+  ]);
   summary = plan.summary;
   show();
 

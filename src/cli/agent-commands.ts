@@ -1,11 +1,13 @@
 /**
- * `memloom agent ...`: create, list, show, update and delete agents.
+ * `memloom agent ...`: create, list, show, update and delete agents, and consolidate their memory.
  * @module
  */
 import { Command } from 'commander';
 import { z } from 'zod';
 import type { CreateAgentInput, CreateBlockInput, UpdateAgentInput } from '../domain/agent.ts';
+import { ConsolidationStatus, type ConsolidationResult } from '../domain/consolidation.ts';
 import { ValidationError } from '../domain/errors.ts';
+import { MessageIdSchema } from '../domain/ids.ts';
 import { setAction } from './command-context.ts';
 import { formatAgent, formatAgentList } from './format.ts';
 import {
@@ -17,6 +19,7 @@ import {
   collect,
   DEFAULT_CONTEXT_WINDOW,
   flagError,
+  flagName,
   hasLlmFlags,
   intFlag,
   llmConfigFromFlags,
@@ -310,13 +313,63 @@ function deleteCommand(): Command {
   });
 }
 
+const ConsolidateFlagsSchema = z.object({ messageId: MessageIdSchema.optional(), maxSteps: intFlag.optional() });
+
+/** What a consolidation did, for people. */
+export function formatConsolidation(r: ConsolidationResult): string {
+  if (r.status === ConsolidationStatus.NothingNew) return `agent ${r.agentName}: nothing new since the last consolidation; no turn ran`;
+  const changed = r.blocksChanged.length > 0 ? `blocks changed: ${r.blocksChanged.join(', ')}` : 'no block changed';
+  const steps = `${r.usage.step_count} step${r.usage.step_count === 1 ? '' : 's'}`;
+  return [
+    `consolidated the memory of agent ${r.agentName} (${r.agentId})`,
+    `reviewed ${r.reviewedMessages} message${r.reviewedMessages === 1 ? '' : 's'}; ${changed}`,
+    `${steps}, ${r.usage.total_tokens} tokens; the turn: memloom turn show ${r.messageId ?? ''}`,
+  ].join('\n');
+}
+
+function consolidateCommand(): Command {
+  const command = new Command('consolidate')
+    .summary("rewrite an agent's core memory from its recent conversation")
+    .description(
+      "Consolidate an agent's memory (Letta's sleep-time memory): one turn in the agent's own queue, after the messages " +
+        'sent before it, in which its model reviews the messages since the last consolidation and rewrites the core ' +
+        'memory blocks with the memory tools. Nothing of it is shown to the user or enters later turns (`memloom turn show` ' +
+        'shows it). With no message since the last consolidation no model is called. Needs a running `memloom worker`.',
+    )
+    .argument('<agent>', 'agent id (agent-...) or name')
+    .option('--message-id <id>', 'idempotency key message-<uuid>: consolidating again with it returns the same outcome')
+    .option('--max-steps <n>', 'at most this many model calls in the turn (default 10)');
+  addJsonOption(command);
+  command.addHelpText(
+    'after',
+    '\nExamples:\n  $ memloom agent consolidate my-assistant\n  $ memloom agent consolidate my-assistant --json | jq .blocksChanged',
+  );
+  return setAction(command, async (ctx, [idOrName], options) => {
+    const ref = agentArg(idOrName);
+    const flags = parseFlags(ConsolidateFlagsSchema, options);
+    const client = await ctx.client();
+    const result = await client
+      .consolidateMemory(ref, {
+        ...(flags.messageId !== undefined ? { messageId: flags.messageId } : {}),
+        ...(flags.maxSteps !== undefined ? { maxSteps: flags.maxSteps } : {}),
+      })
+      .catch((e: unknown) => {
+        throw withFlagPaths(e, (p) => (p === 'maxSteps' || p === 'messageId' ? flagName(p) : undefined));
+      });
+    printResult(ctx.mode, result, formatConsolidation);
+  });
+}
+
 export function agentCommands(): Command {
   return new Command('agent')
-    .summary('create, list, show, update and delete agents')
-    .description('Create, list, show, update and delete agents (stateful LLM agents with persistent memory).')
+    .summary('create, list, show, update and delete agents; consolidate their memory')
+    .description(
+      'Create, list, show, update and delete agents (stateful LLM agents with persistent memory), and consolidate their memory.',
+    )
     .addCommand(createCommand())
     .addCommand(listCommand())
     .addCommand(showCommand())
     .addCommand(updateCommand())
-    .addCommand(deleteCommand());
+    .addCommand(deleteCommand())
+    .addCommand(consolidateCommand());
 }

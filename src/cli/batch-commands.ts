@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import type { BatchDetails, BatchHandle } from '../client/batches.ts';
 import type { MemloomClient } from '../client/memloom-client.ts';
+import { BUILT_IN_BATCHES, type BuiltInBatch } from '../domain/batch.ts';
 import { ConflictError } from '../domain/errors.ts';
 import { setAction } from './command-context.ts';
 import { addJsonOption, assignmentFlag, collect, countFlag, flagError, parseFlags, withFlagPaths } from './options.ts';
@@ -31,6 +32,7 @@ const RunFlagsSchema = z.object({
 });
 
 const FLAG_OF: Record<string, string> = {
+  builtin: '<builtin>',
   prompt: '--prompt',
   pipeline: '--pipeline',
   agents: '--agents',
@@ -64,7 +66,9 @@ export function formatBatch(d: BatchDetails): string {
     field('status', statusText(d.status)),
     ...(d.pipeline
       ? [field('pipeline', d.pipeline.name), field('input', oneLine(JSON.stringify(d.pipeline.input), 80))]
-      : [field('prompt', oneLine(d.prompt ?? '', 80))]),
+      : d.kind === 'prompt'
+        ? [field('prompt', oneLine(d.prompt ?? '', 80))]
+        : [field('job', d.kind)]),
     field('agents', who),
     field('concurrency', String(d.concurrency)),
     field('counts', countsLine(d)),
@@ -109,16 +113,18 @@ async function follow(mode: OutputMode, job: BatchHandle): Promise<void> {
 
 function runCommand(): Command {
   const command = new Command('run')
-    .summary('send a message (or run a pipeline) for many agents, a few at a time')
+    .summary('send a message (or run a pipeline, or a built-in job) for many agents, a few at a time')
     .description(
       'Start a batch job: one message sent to each selected agent (--agents, --tag or --all) through its own mailbox, ' +
         '--concurrency agents at a time, and print its id. With --pipeline instead of --prompt, run the pipeline once ' +
         'per agent, as the child workflow pipeline/NAME/BATCH-AGENT_ID with the input plus agent=AGENT_ID (the pipeline ' +
-        'reads input.agent). Each agent\'s outcome (answered, or failed with its type, e.g. StageFailed) is stored; a ' +
+        'reads input.agent). The built-in job memory-consolidation has each agent review its messages since its last ' +
+        'consolidation and rewrite its core memory blocks with the memory tools, with no reply shown. Each agent\'s outcome (answered, or failed with its type, e.g. StageFailed) is stored; a ' +
         'failing agent does not fail the job. Running the same --batch-id again asks only the agents not yet done and ' +
         'starts no pipeline run twice. With --wait, print the counts on stderr as they change, then the job. Needs a ' +
         'running `memloom worker` (with the pipeline, for --pipeline).',
     )
+    .argument('[builtin]', `a built-in job instead of --prompt or --pipeline: ${BUILT_IN_BATCHES.join(', ')}`)
     .option('--prompt <text>', 'the message each agent gets')
     .option('--pipeline <name>', 'run this pipeline once per agent instead, with input.agent set to its id')
     .option('--input <key=value>', 'pipeline input field (with --pipeline)', collect)
@@ -138,20 +144,26 @@ Examples:
   $ memloom batch run --prompt "Summarize what you learned this week." --tag team-a --concurrency 8 --wait
   $ memloom batch run --prompt "Say hi" --agents researcher,writer
   $ memloom batch run --prompt "Ping" --all --batch-id nightly-ping && memloom batch show nightly-ping
-  $ memloom batch run --pipeline weekly-review --input focus=billing --tag team-a --batch-id review-w48 --wait`,
+  $ memloom batch run --pipeline weekly-review --input focus=billing --tag team-a --batch-id review-w48 --wait
+  $ memloom batch run memory-consolidation --all --concurrency 8 --wait`,
   );
-  return setAction(command, async (ctx, _args, options) => {
+  return setAction(command, async (ctx, [builtin], options) => {
     const flags = parseFlags(RunFlagsSchema, options);
-    if (flags.prompt !== undefined && flags.pipeline !== undefined) flagError('--pipeline', 'give either --prompt or --pipeline, not both');
-    if (flags.pipeline === undefined && (flags.input.length > 0 || flags.inputJson !== undefined)) {
-      flagError(flags.inputJson !== undefined ? '--input-json' : '--input', 'is for --pipeline; a --prompt job takes no input');
+    if (builtin !== undefined && !(BUILT_IN_BATCHES as readonly string[]).includes(builtin)) {
+      flagError('<builtin>', `must be a built-in job (${BUILT_IN_BATCHES.join(', ')}), got "${builtin}"; a message goes with --prompt`);
     }
-    if (flags.prompt === undefined && flags.pipeline === undefined) flagError('--prompt', 'is required: the message each agent gets (or give --pipeline)');
+    const given = [builtin !== undefined && builtin, flags.prompt !== undefined && '--prompt', flags.pipeline !== undefined && '--pipeline'].filter((g): g is string => g !== false);
+    if (given.length > 1) flagError(given[1] === '--prompt' ? '--prompt' : '--pipeline', `give one of a built-in job, --prompt and --pipeline: ${given.join(' and ')} were both given`);
+    if (flags.pipeline === undefined && (flags.input.length > 0 || flags.inputJson !== undefined)) {
+      flagError(flags.inputJson !== undefined ? '--input-json' : '--input', 'is for --pipeline; a --prompt or built-in job takes no input');
+    }
+    if (given.length === 0) flagError('--prompt', `is required: the message each agent gets (or give --pipeline, or a built-in job: ${BUILT_IN_BATCHES.join(', ')})`);
     const client = await ctx.client();
     const pipeline = flags.pipeline !== undefined ? (await client.listPipelines()).find((p) => p.name === flags.pipeline) : undefined;
     const input = flags.pipeline !== undefined ? (pipelineInputFromFlags(flags.input, flags.inputJson, pipeline) ?? {}) : undefined;
     const job = await client
       .startBatch({
+        ...(builtin !== undefined ? { builtin: builtin as BuiltInBatch } : {}),
         ...(flags.prompt !== undefined ? { prompt: flags.prompt } : {}),
         ...(flags.pipeline !== undefined ? { pipeline: flags.pipeline, input } : {}),
         ...(flags.agents !== undefined ? { agents: flags.agents.split(',').map((a) => a.trim()) } : {}),
@@ -217,9 +229,9 @@ function cancelCommand(): Command {
 
 export function batchCommands(): Command {
   return new Command('batch')
-    .summary('send a message to many agents and follow the job')
+    .summary('send a message (or run a pipeline, or consolidate memory) for many agents and follow the job')
     .description(
-      "Batch jobs — one message (or one pipeline run) fanned out over many agents (by name, tag, or all), a few at a " +
+      "Batch jobs — one message (or one pipeline run, or the built-in memory-consolidation) fanned out over many agents (by name, tag, or all), a few at a " +
         "time, each agent's outcome stored: run, show, cancel. Each job is the Temporal workflow batch/ID; each agent's " +
         'pipeline run its child workflow pipeline/NAME/BATCH-AGENT_ID.',
     )

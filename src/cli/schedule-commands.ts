@@ -1,16 +1,18 @@
 /**
- * `memloom schedule ...`: pipeline runs on a cron expression or an interval, with Temporal's
+ * `memloom schedule ...`: pipeline runs and batch jobs on a cron expression or an interval, with Temporal's
  * Schedules API — create, list, show, pause, unpause, trigger, backfill, update, delete.
  * @module
  */
 import { Command } from 'commander';
 import { z } from 'zod';
 import type { MemloomClient } from '../client/memloom-client.ts';
-import type { CreateScheduleOptions, ScheduleDetails, UpdateScheduleOptions } from '../client/schedules.ts';
+import type { CreateScheduleOptions, ScheduleActionSpec, ScheduleDetails, UpdateScheduleOptions } from '../client/schedules.ts';
+import { BUILT_IN_BATCHES } from '../domain/batch.ts';
 import { setAction } from './command-context.ts';
 import { pipelineInputFromFlags } from './pipeline-input.ts';
-import { addJsonOption, assignmentFlag, collect, flagError, numberFlag, parseFlags, withFlagPaths } from './options.ts';
+import { addJsonOption, assignmentFlag, collect, countFlag, flagError, numberFlag, parseFlags, withFlagPaths } from './options.ts';
 import { printResult } from './output.ts';
+import { oneLine } from './run-format.ts';
 
 const OVERLAP_HELP = 'skip, buffer-one, buffer-all, cancel-other, terminate-other or allow-all';
 
@@ -26,6 +28,14 @@ const SpecFlagsSchema = z.object({
   catchupWindow: z.string().optional(),
   paused: z.boolean().optional(),
   note: z.string().optional(),
+  maxRuns: numberFlag.optional(),
+  batch: z.union([z.literal(true), z.string()]).optional(),
+  prompt: z.string().optional(),
+  agents: z.string().optional(),
+  tag: z.string().optional(),
+  all: z.boolean().optional(),
+  concurrency: countFlag(100).optional(),
+  maxSteps: countFlag(100).optional(),
 });
 type SpecFlags = z.output<typeof SpecFlagsSchema>;
 
@@ -38,27 +48,73 @@ const FLAG_OF: Record<string, string> = {
   catchupWindow: '--catchup-window',
   paused: '--paused',
   note: '--note',
+  maxRuns: '--max-runs',
   action: '--pipeline',
   'action.name': '--pipeline',
   'action.maxBudget': '--max-budget',
+  'action.pipeline': '--pipeline',
+  'action.builtin': '--batch',
+  'action.prompt': '--prompt',
+  'action.agents': '--agents',
+  'action.tag': '--tag',
+  'action.all': '--all',
+  'action.concurrency': '--concurrency',
+  'action.maxSteps': '--max-steps',
   from: '--from',
   to: '--to',
 };
 
 /** The flag behind a client issue path: `action.input.topic` → `--input topic`, `catchupWindow` → `--catchup-window`. */
 function flagOf(path: string, inputFlag: '--input' | '--input-json'): string | undefined {
+  if (/^action\.agents\.\d+$/.test(path)) return '--agents';
   if (path === 'action.input') return inputFlag;
   if (path.startsWith('action.input.')) return `${inputFlag} ${path.slice('action.input.'.length)}`;
   return FLAG_OF[path];
 }
 
 
-/** The spec flags as client options; `action` only when a pipeline flag is given. */
-async function specFromFlags(client: MemloomClient, flags: SpecFlags, currentPipeline: string | undefined): Promise<UpdateScheduleOptions> {
+/** Flags that only a batch action takes: any of them makes the action a batch job. */
+const BATCH_FLAGS = ['batch', 'prompt', 'agents', 'tag', 'all', 'concurrency', 'maxSteps'] as const;
+
+/** The action the flags give, or undefined when they give none (an update that keeps it). */
+function actionFromFlags(flags: SpecFlags, input: Record<string, unknown> | undefined, current: ScheduleActionSpec | null | undefined): UpdateScheduleOptions['action'] {
+  const batch = BATCH_FLAGS.some((k) => flags[k] !== undefined) || (current?.type === 'batch' && flags.pipeline === undefined);
+  if (!batch) {
+    const given = flags.pipeline !== undefined || input !== undefined || flags.maxBudget !== undefined;
+    if (!given) return undefined;
+    return {
+      type: 'pipeline',
+      ...(flags.pipeline !== undefined ? { name: flags.pipeline } : {}),
+      ...(input !== undefined ? { input } : {}),
+      ...(flags.maxBudget !== undefined ? { maxBudget: flags.maxBudget } : {}),
+    };
+  }
+  if (flags.maxBudget !== undefined) flagError('--max-budget', 'is for a pipeline schedule; a batch job has no per-run budget (give agents a --max-budget)');
+  if (typeof flags.batch === 'string' && !(BUILT_IN_BATCHES as readonly string[]).includes(flags.batch)) {
+    flagError('--batch', `must be a built-in job (${BUILT_IN_BATCHES.join(', ')}), or no value for a --prompt or --pipeline job, got "${flags.batch}"`);
+  }
+  const action = {
+    type: 'batch' as const,
+    ...(typeof flags.batch === 'string' ? { builtin: flags.batch as (typeof BUILT_IN_BATCHES)[number] } : {}),
+    ...(flags.prompt !== undefined ? { prompt: flags.prompt } : {}),
+    ...(flags.pipeline !== undefined ? { pipeline: flags.pipeline } : {}),
+    ...(input !== undefined ? { input } : {}),
+    ...(flags.agents !== undefined ? { agents: flags.agents.split(',').map((a) => a.trim()) } : {}),
+    ...(flags.tag !== undefined ? { tag: flags.tag } : {}),
+    ...(flags.all === true ? { all: true } : {}),
+    ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
+    ...(flags.maxSteps !== undefined ? { maxSteps: flags.maxSteps } : {}),
+  };
+  return Object.keys(action).length > 1 || current?.type !== 'batch' ? action : undefined;
+}
+
+/** The spec flags as client options; `action` only when an action flag is given (or, on create, always). */
+async function specFromFlags(client: MemloomClient, flags: SpecFlags, current: ScheduleActionSpec | null | undefined): Promise<UpdateScheduleOptions> {
+  const currentPipeline = current?.type === 'pipeline' ? current.name : current?.type === 'batch' ? current.pipeline : undefined;
   const name = flags.pipeline ?? currentPipeline;
   const pipeline = name === undefined ? undefined : (await client.listPipelines()).find((p) => p.name === name);
   const input = pipelineInputFromFlags(flags.input, flags.inputJson, pipeline);
-  const actionGiven = flags.pipeline !== undefined || input !== undefined || flags.maxBudget !== undefined;
+  const action = actionFromFlags(flags, input, current);
   return {
     ...(flags.cron !== undefined ? { cron: flags.cron } : {}),
     ...(flags.every !== undefined ? { every: flags.every } : {}),
@@ -67,16 +123,8 @@ async function specFromFlags(client: MemloomClient, flags: SpecFlags, currentPip
     ...(flags.catchupWindow !== undefined ? { catchupWindow: flags.catchupWindow } : {}),
     ...(flags.paused !== undefined ? { paused: flags.paused } : {}),
     ...(flags.note !== undefined ? { note: flags.note } : {}),
-    ...(actionGiven
-      ? {
-          action: {
-            type: 'pipeline' as const,
-            ...(flags.pipeline !== undefined ? { name: flags.pipeline } : {}),
-            ...(input !== undefined ? { input } : {}),
-            ...(flags.maxBudget !== undefined ? { maxBudget: flags.maxBudget } : {}),
-          },
-        }
-      : {}),
+    ...(flags.maxRuns !== undefined ? { maxRuns: flags.maxRuns } : {}),
+    ...(action !== undefined ? { action } : {}),
   };
 }
 
@@ -95,7 +143,24 @@ function when(s: ScheduleDetails): string {
 }
 
 function what(s: ScheduleDetails): string {
-  return s.action ? `pipeline ${s.action.name}` : '(not a memloom action)';
+  const a = s.action;
+  if (!a) return '(not a memloom action)';
+  if (a.type === 'pipeline') return `pipeline ${a.name}`;
+  const job = a.builtin ?? (a.pipeline !== undefined ? `pipeline ${a.pipeline}` : `prompt "${oneLine(a.prompt ?? '', 40)}"`);
+  const who = a.agents ? `${a.agents.length} agents` : a.tag !== undefined ? `tag ${a.tag}` : 'all agents';
+  return `batch: ${job} for ${who}`;
+}
+
+/** The action's details, one field a line. */
+function actionLines(a: ScheduleActionSpec | null, field: (name: string, value: string) => string): string[] {
+  if (!a) return [];
+  if (a.type === 'pipeline') return [field('input', JSON.stringify(a.input ?? {})), ...(a.maxBudget ? [field('budget', `$${a.maxBudget} per run`)] : [])];
+  return [
+    ...(a.prompt !== undefined ? [field('prompt', oneLine(a.prompt, 80))] : []),
+    ...(a.pipeline !== undefined ? [field('input', JSON.stringify(a.input ?? {}))] : []),
+    ...(a.agents ? [field('agents', a.agents.join(', '))] : []),
+    field('concurrency', String(a.concurrency ?? '-')),
+  ];
 }
 
 function formatList(list: ScheduleDetails[]): string {
@@ -113,13 +178,12 @@ export function formatSchedule(s: ScheduleDetails): string {
   const lines = [
     field('schedule', s.id),
     field('action', what(s)),
-    ...(s.action ? [field('input', JSON.stringify(s.action.input ?? {}))] : []),
-    ...(s.action?.maxBudget ? [field('budget', `$${s.action.maxBudget} per run`)] : []),
+    ...actionLines(s.action, field),
     field('when', when(s)),
     field('state', `${s.paused ? 'paused' : 'active'}${s.note ? ` (${s.note})` : ''}`),
     field('overlap', s.overlap),
     field('catchup', s.catchupWindow),
-    field('runs', `${s.actionsTaken} started, ${s.skippedOverlap} skipped (overlap), ${s.missedCatchupWindow} missed`),
+    field('runs', `${s.actionsTaken} started, ${s.skippedOverlap} skipped (overlap), ${s.missedCatchupWindow} missed${s.remainingRuns !== null ? `, ${s.remainingRuns} left` : ''}`),
     field('next', s.paused ? '-' : s.nextRuns.slice(0, 3).map((d) => d.toISOString()).join(', ') || '-'),
     ...(s.runningRuns.length > 0 ? [field('running', s.runningRuns.join(', '))] : []),
   ];
@@ -134,14 +198,22 @@ function addSpecOptions(command: Command): Command {
     .option('--cron <expr>', 'a 5-field cron expression: minute hour day-of-month month day-of-week, e.g. "0 3 * * 1-5"; or @hourly, @daily, ...')
     .option('--every <duration>', 'an interval: 2s, 15m, 1h30m, 1d (at least 1s)')
     .option('--timezone <tz>', 'the IANA time zone --cron is read in, e.g. Europe/Paris (default UTC)')
-    .option('--pipeline <name>', 'the pipeline each run starts (see memloom pipeline list)')
+    .option('--pipeline <name>', 'the pipeline each run starts (see memloom pipeline list); with --batch, one run per agent')
     .option('--input <key=value>', 'one input field of the pipeline (repeatable)', collect)
     .option('--input-json <json>', "the pipeline's whole input as a JSON object")
-    .option('--max-budget <usd>', "US dollars each run's stage messages may cost")
+    .option('--max-budget <usd>', "US dollars each run's stage messages may cost (pipeline schedules)")
+    .option('--batch [builtin]', `each run is a batch job: --prompt, --pipeline, or a built-in job (${BUILT_IN_BATCHES.join(', ')}), for --agents, --tag or --all`)
+    .option('--prompt <text>', 'the message each agent gets (batch)')
+    .option('--agents <a,b,...>', 'these agents, ids or names, resolved now (batch)')
+    .option('--tag <tag>', 'every agent with this tag at each run (batch)')
+    .option('--all', 'every agent at each run (batch)')
+    .option('--concurrency <n>', 'agents asked at once, 1 to 100 (batch; default 4)')
+    .option('--max-steps <n>', 'steps each agent may take (batch; default 10)')
     .option('--overlap <policy>', `when a run is due while the last one still runs: ${OVERLAP_HELP} (default skip)`)
     .option('--catchup-window <duration>', 'how late a run missed while Temporal was down may still start, e.g. 10m (at least 10s; default 1 year)')
     .option('--paused', 'create it paused / pause it')
-    .option('--note <text>', "a note kept with the schedule's state");
+    .option('--note <text>', "a note kept with the schedule's state")
+    .option('--max-runs <n>', 'start at most N runs, then stop (a trigger does not count; default no limit)');
 }
 
 function readFlags(options: Record<string, unknown>): SpecFlags {
@@ -151,12 +223,13 @@ function readFlags(options: Record<string, unknown>): SpecFlags {
 function createCommand(): Command {
   const command = addSpecOptions(
     new Command('create')
-      .summary('create a schedule that starts a pipeline run')
+      .summary('create a schedule that starts a pipeline run or a batch job')
       .description(
-        'Create a schedule that starts a pipeline run on a cron expression (--cron) or an interval (--every), on the ' +
-          "client's task queue. Every value is checked first: a bad cron expression, duration, time zone, pipeline or " +
-          "input is an error naming the flag, and nothing is created. Runs are the workflows pipeline/NAME/ID-<time>; " +
-          "the schedule shows on the Temporal UI's Schedules page.",
+        'Create a schedule that starts a pipeline run (--pipeline) or a batch job (--batch, with --prompt, --pipeline or ' +
+          'a built-in job, for --agents, --tag or --all) on a cron expression (--cron) or an interval (--every), on the ' +
+          "client's task queue. Every value is checked first: a bad cron expression, duration, time zone, pipeline, " +
+          'input or agent is an error naming the flag, and nothing is created. Runs are the workflows ' +
+          "pipeline/NAME/ID-<time> or batch/ID-<time> (memloom batch show ID-<time>); the schedule shows on the Temporal UI's Schedules page.",
       )
       .argument('<id>', 'the schedule id, e.g. nightly-research'),
   );
@@ -166,14 +239,17 @@ function createCommand(): Command {
     `
 Examples:
   $ memloom schedule create nightly --cron "0 3 * * *" --timezone Europe/Paris --pipeline research-and-write --input topic="tidal power"
-  $ memloom schedule create often --every 10m --pipeline brief --input-json '{"topic": "grids"}' --overlap buffer-one --paused`,
+  $ memloom schedule create often --every 10m --pipeline brief --input-json '{"topic": "grids"}' --overlap buffer-one --paused
+  $ memloom schedule create nightly-sleep --cron "0 4 * * *" --batch memory-consolidation --all --concurrency 8
+  $ memloom schedule create morning-ping --cron "0 8 * * 1-5" --batch --prompt "What is on today?" --tag team-a`,
   );
   return setAction(command, async (ctx, [id], options) => {
     const flags = readFlags(options);
-    if (flags.pipeline === undefined) flagError('--pipeline', 'is required: the pipeline each run starts (see memloom pipeline list)');
+    const batch = BATCH_FLAGS.some((k) => flags[k] !== undefined);
+    if (!batch && flags.pipeline === undefined) flagError('--pipeline', 'is required: the pipeline each run starts (see memloom pipeline list), or give --batch');
     const client = await ctx.client();
     const spec = await specFromFlags(client, flags, undefined);
-    const created = await client.createSchedule(id!, { ...spec, action: { type: 'pipeline', ...spec.action, name: flags.pipeline } }).catch(relabel(flags));
+    const created = await client.createSchedule(id!, { ...spec, action: spec.action as ScheduleActionSpec }).catch(relabel(flags));
     printResult(ctx.mode, created, (s) => `created schedule ${s.id}: ${what(s)}, ${when(s)}${s.paused ? ', paused' : ''}`);
   });
 }
@@ -181,7 +257,7 @@ Examples:
 function updateCommand(): Command {
   const command = addSpecOptions(
     new Command('update')
-      .summary("change a schedule's times, pipeline, input or policies")
+      .summary("change a schedule's times, action, input or policies")
       .description(
         'Change a schedule: only what the flags give. --cron replaces --every and the other way round; --input or ' +
           '--input-json replaces the whole input; --pipeline with another pipeline needs its input. Checked like create.',
@@ -193,8 +269,8 @@ function updateCommand(): Command {
   return setAction(command, async (ctx, [id], options) => {
     const flags = readFlags(options);
     const client = await ctx.client();
-    const current = flags.pipeline === undefined && (flags.input.length > 0 || flags.inputJson !== undefined) ? await client.getSchedule(id!).catch(relabel(flags)) : undefined;
-    const spec = await specFromFlags(client, flags, current?.action?.name);
+    const current = await client.getSchedule(id!).catch(relabel(flags));
+    const spec = await specFromFlags(client, flags, current.action);
     const updated = await client.updateSchedule(id!, spec).catch(relabel(flags));
     printResult(ctx.mode, updated, (s) => `updated schedule ${s.id}: ${what(s)}, ${when(s)}${s.paused ? ', paused' : ''}`);
   });
@@ -237,16 +313,16 @@ function listCommand(): Command {
 
 export function scheduleCommands(): Command {
   return new Command('schedule')
-    .summary('run pipelines on a cron expression or an interval')
+    .summary('run pipelines or batch jobs on a cron expression or an interval')
     .description(
-      "Schedules with Temporal's Schedules API: start a pipeline run on a cron expression or an interval — create, " +
+      "Schedules with Temporal's Schedules API: start a pipeline run or a batch job on a cron expression or an interval — create, " +
         'list, show, pause, unpause, trigger, backfill, update, delete. Schedules live in Temporal: they survive worker ' +
         "and server restarts and appear on the UI's Schedules page.",
     )
     .addCommand(createCommand())
     .addCommand(listCommand())
     .addCommand(
-      idCommand('show', 'show a schedule: action, times, state, runs', 'Show a schedule: its pipeline and input, times, overlap policy, state, counts, next and recent runs.', (c, id) => c.getSchedule(id), (s) => formatSchedule(s!)),
+      idCommand('show', 'show a schedule: action, times, state, runs', 'Show a schedule: its action (pipeline and input, or batch job and agents), times, overlap policy, state, counts, next and recent runs.', (c, id) => c.getSchedule(id), (s) => formatSchedule(s!)),
     )
     .addCommand(
       idCommand(

@@ -11,15 +11,20 @@ import { anyAgentSelected, findJob, jobCounts, listItems, resolveAgentRefs, upse
 import type { Db } from '../db/pool.ts';
 import {
   BATCH_WORKFLOW_TYPE,
+  BUILT_IN_BATCHES,
+  batchJobSummary,
   batchWorkflowId,
   DEFAULT_BATCH_CONCURRENCY,
   MAX_BATCH_CONCURRENCY,
   type BatchCounts,
+  type BatchJobDefinition,
+  type BatchJobKind,
   type BatchPipeline,
   type BatchProgress,
   type BatchResult,
   type BatchSelector,
   type BatchWorkflowInput,
+  type BuiltInBatch,
 } from '../domain/batch.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { parseInput } from '../domain/validation.ts';
@@ -31,12 +36,19 @@ import { batchStatusQuery } from '../../workflows/batch-definitions.ts';
 /** Steps an agent may take on a batch message, unless the job says otherwise. */
 const DEFAULT_BATCH_MAX_STEPS = 10;
 
-const BATCH_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-const BatchIdSchema = z.string({ error: 'must be a string' }).regex(BATCH_ID, 'must be letters, digits, ., _ and -, at most 100, starting with a letter or digit');
+/** Letters, digits, `.`, `_`, `-` and `:` (a schedule's runs are `<scheduleId>-2025-01-01T03:00:00Z`). */
+const BATCH_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+const BatchIdSchema = z.string({ error: 'must be a string' }).regex(BATCH_ID, 'must be letters, digits, ., _, : and -, at most 200, starting with a letter or digit');
 
-export interface StartBatchOptions {
-  /** The message each agent gets (through its own mailbox, so it queues behind user messages). One of `prompt` and `pipeline`. */
+/** What a batch job does and to which agents: the part of {@link StartBatchOptions} a schedule's batch action also takes. */
+export interface BatchJobOptions {
+  /** The message each agent gets (through its own mailbox, so it queues behind user messages). One of `prompt`, `pipeline` and `builtin`. */
   prompt?: string;
+  /**
+   * A built-in job: `memory-consolidation` — each agent reviews its messages since its last
+   * consolidation and rewrites its core memory blocks with the memory tools; no reply is shown.
+   */
+  builtin?: BuiltInBatch;
   /**
    * A pipeline run per agent instead: the child workflow `pipeline/<name>/<batchId>-<agentId>`,
    * its input `{ ...input, agent: <agentId> }` (the pipeline reads `input.agent`).
@@ -52,23 +64,26 @@ export interface StartBatchOptions {
   all?: boolean;
   /** Agents asked at once, 1 to 100. @default 4 */
   concurrency?: number;
-  /** The job's id (`batch/<batchId>`); starting it again after it ended asks only the agents not yet done. @default a new uuid */
-  batchId?: string;
   /** Steps each agent may take on the message. @default 10 */
   maxSteps?: number;
+}
+
+export interface StartBatchOptions extends BatchJobOptions {
+  /** The job's id (`batch/<batchId>`); starting it again after it ended asks only the agents not yet done. @default a new uuid */
+  batchId?: string;
   /** Agents selected per page. @default 100 */
   pageSize?: number;
   /** Pages per workflow run before it continues as new. @default 20 */
   pagesPerRun?: number;
 }
 
-const StartBatchSchema = z
-  .object({
+const JobFields = {
     prompt: z
       .string({ error: 'must be a string: the message each agent gets' })
       .refine((t) => t.trim().length > 0, 'must not be empty')
       .refine((t) => t.length <= 2_000_000, 'must be at most 2000000 characters')
       .optional(),
+    builtin: z.enum(BUILT_IN_BATCHES, { error: `must be a built-in job: ${BUILT_IN_BATCHES.join(', ')}` }).optional(),
     pipeline: z.string({ error: 'must be a pipeline name' }).regex(PIPELINE_NAME, 'must be a pipeline name: lowercase letters, digits and dashes').optional(),
     input: z
       .record(z.string(), z.unknown(), { error: 'must be an object: the input of each agent\'s pipeline run' })
@@ -86,19 +101,33 @@ const StartBatchSchema = z
       .min(1, 'must be at least 1')
       .max(MAX_BATCH_CONCURRENCY, `must be at most ${MAX_BATCH_CONCURRENCY}`)
       .default(DEFAULT_BATCH_CONCURRENCY),
-    batchId: BatchIdSchema.optional(),
     maxSteps: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(100, 'must be at most 100').default(DEFAULT_BATCH_MAX_STEPS),
+};
+
+type JobFieldsOutput = z.output<z.ZodObject<typeof JobFields>>;
+
+/** What the job does and to whom: exactly one of prompt, pipeline and builtin; one of agents, tag and all. */
+function refineJob(o: JobFieldsOutput, ctx: z.RefinementCtx): void {
+  const does = [o.prompt !== undefined && 'prompt', o.pipeline !== undefined && 'pipeline', o.builtin !== undefined && 'builtin'].filter((k): k is string => k !== false);
+  if (does.length === 0) ctx.addIssue({ code: 'custom', path: ['prompt'], message: `is required: the message each agent gets (or give a pipeline, or a built-in job: ${BUILT_IN_BATCHES.join(', ')})` });
+  if (does.length > 1) ctx.addIssue({ code: 'custom', path: [does[1]!], message: `give one of prompt, pipeline and builtin: ${does.join(' and ')} were both given` });
+  if (o.input !== undefined && o.pipeline === undefined) ctx.addIssue({ code: 'custom', path: ['input'], message: 'is for a pipeline job; a prompt or built-in job takes no input' });
+  const given = [o.agents !== undefined && 'agents', o.tag !== undefined && 'tag', o.all === true && 'all'].filter((k): k is string => k !== false);
+  if (given.length === 0) ctx.addIssue({ code: 'custom', path: ['agents'], message: 'choose the agents: give agents, a tag, or all' });
+  if (given.length > 1) ctx.addIssue({ code: 'custom', path: [given[1]!], message: `choose the agents one way: ${given.join(' and ')} were both given` });
+}
+
+/** A batch job's options, as a schedule's batch action takes them. */
+export const BatchJobSchema = z.object(JobFields).strict().superRefine(refineJob);
+
+const StartBatchSchema = z
+  .object({
+    ...JobFields,
+    batchId: BatchIdSchema.optional(),
     pageSize: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
     pagesPerRun: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
   })
-  .superRefine((o, ctx) => {
-    if (o.prompt === undefined && o.pipeline === undefined) ctx.addIssue({ code: 'custom', path: ['prompt'], message: 'is required: the message each agent gets (or give a pipeline)' });
-    if (o.prompt !== undefined && o.pipeline !== undefined) ctx.addIssue({ code: 'custom', path: ['pipeline'], message: 'give either a prompt or a pipeline, not both' });
-    if (o.input !== undefined && o.pipeline === undefined) ctx.addIssue({ code: 'custom', path: ['input'], message: 'is for a pipeline job; a prompt job takes no input' });
-    const given = [o.agents !== undefined && 'agents', o.tag !== undefined && 'tag', o.all === true && 'all'].filter((k): k is string => k !== false);
-    if (given.length === 0) ctx.addIssue({ code: 'custom', path: ['agents'], message: 'choose the agents: give agents, a tag, or all' });
-    if (given.length > 1) ctx.addIssue({ code: 'custom', path: [given[1]!], message: `choose the agents one way: ${given.join(' and ')} were both given` });
-  });
+  .superRefine(refineJob);
 
 /** A job as `memloom batch show` prints it. */
 export interface BatchDetails {
@@ -106,7 +135,9 @@ export interface BatchDetails {
   workflowId: string;
   /** From Temporal: RUNNING, COMPLETED, FAILED, CANCELED, TERMINATED, TIMED_OUT; from Postgres when Temporal no longer knows the job. */
   status: string;
-  /** The message of a prompt job; null for a pipeline job. */
+  /** What it does for each agent: `prompt`, `pipeline` or a built-in job (`memory-consolidation`). */
+  kind: BatchJobKind;
+  /** The message of a prompt job; null otherwise. */
   prompt: string | null;
   /** The pipeline of a pipeline job and its input (without the agent); null for a prompt job. */
   pipeline: BatchPipeline | null;
@@ -150,6 +181,7 @@ export class BatchHandle {
       batchId: job.batchId,
       workflowId: job.workflowId,
       status,
+      kind: job.kind,
       prompt: job.prompt,
       pipeline: job.pipeline,
       selector: job.selector,
@@ -209,6 +241,22 @@ function samePipeline(a: BatchPipeline | null, b: BatchPipeline | null): boolean
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** A parsed job's definition: its selector resolved (agent names to ids) and its pipeline checked. */
+async function definitionOf(db: Db, o: JobFieldsOutput): Promise<BatchJobDefinition> {
+  const pipeline = o.pipeline !== undefined ? await pipelineOf(db, o.pipeline, o.input ?? {}) : null;
+  const selector = await selectorOf(db, o);
+  const kind: BatchJobKind = o.builtin ?? (pipeline ? 'pipeline' : 'prompt');
+  return { kind, prompt: o.prompt ?? null, pipeline, selector, concurrency: o.concurrency, maxSteps: o.maxSteps };
+}
+
+/**
+ * Checks a job's options (a schedule's batch action): a ValidationError naming each bad field —
+ * unknown agents, an unknown pipeline, a built-in pipeline's bad input, a tag no agent has.
+ */
+export async function checkBatchJob(db: Db, options: BatchJobOptions): Promise<BatchJobDefinition> {
+  return definitionOf(db, parseInput(BatchJobSchema, options, 'batch'));
+}
+
 /**
  * Checks and records a job, and starts its workflow. Starting a finished job's id again asks
  * only the agents it has not answered (or failed) yet: for a pipeline job, it starts no run
@@ -216,23 +264,20 @@ function samePipeline(a: BatchPipeline | null, b: BatchPipeline | null): boolean
  */
 export async function startBatch(temporal: Client, db: Db, taskQueue: string, options: StartBatchOptions): Promise<BatchHandle> {
   const o = parseInput(StartBatchSchema, options, 'batch');
-  const pipeline = o.pipeline !== undefined ? await pipelineOf(db, o.pipeline, o.input ?? {}) : null;
-  const selector = await selectorOf(db, o);
+  const job = await definitionOf(db, o);
   const batchId = o.batchId ?? randomUUID();
   const workflowId = batchWorkflowId(batchId);
-  const prompt = o.prompt ?? null;
   const existing = await findJob(db, batchId);
-  if (existing && (existing.prompt !== prompt || !samePipeline(existing.pipeline, pipeline) || !sameSelector(existing.selector, selector))) {
-    throw new ConflictError(`batch ${batchId} exists with another ${existing.pipeline ? 'pipeline or input' : 'prompt'} or other agents: choose a new batch id`);
+  if (existing && (existing.kind !== job.kind || existing.prompt !== job.prompt || !samePipeline(existing.pipeline, job.pipeline) || !sameSelector(existing.selector, job.selector))) {
+    throw new ConflictError(`batch ${batchId} exists with another ${existing.pipeline ? 'pipeline or input' : existing.kind === 'prompt' ? 'prompt' : 'job'} or other agents: choose a new batch id`);
   }
-  await upsertJob(db, { batchId, workflowId, prompt, pipeline, selector, concurrency: o.concurrency, maxSteps: o.maxSteps });
-  const what = pipeline ? `pipeline ${pipeline.name}` : (prompt ?? '').replace(/\s+/g, ' ').trim();
+  await upsertJob(db, { ...job, batchId, workflowId });
   try {
     await temporal.workflow.start(BATCH_WORKFLOW_TYPE, {
       workflowId,
       taskQueue,
       args: [{ batchId, ...(o.pageSize !== undefined ? { pageSize: o.pageSize } : {}), ...(o.pagesPerRun !== undefined ? { pagesPerRun: o.pagesPerRun } : {}) } satisfies BatchWorkflowInput],
-      staticSummary: `batch: ${what.length > 180 ? `${what.slice(0, 177)}...` : what}`,
+      staticSummary: `batch: ${batchJobSummary(job)}`,
     });
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) throw new ConflictError(`batch ${batchId} is running: follow it with memloom batch show ${batchId}`);

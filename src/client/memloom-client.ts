@@ -67,7 +67,15 @@ import {
   type UpdateAgentInput,
   type UpdateBlockInput,
 } from '../domain/agent.ts';
-import { BudgetExceededError, ConfigError, NotFoundError, TurnFailedError, ValidationError } from '../domain/errors.ts';
+import {
+  BLOCK_EDIT_TOOL_NAMES,
+  changedBlockLabels,
+  CONSOLIDATION_INSTRUCTION,
+  ConsolidationStatus,
+  TurnKind,
+  type ConsolidationResult,
+} from '../domain/consolidation.ts';
+import { BudgetExceededError, ConfigError, ConflictError, NotFoundError, TurnFailedError, ValidationError } from '../domain/errors.ts';
 import { AgentRefSchema, agentWorkflowId, IdPrefix, MessageIdSchema, newId } from '../domain/ids.ts';
 import { toLettaMessages, type LettaMessage, type LettaResponse } from '../domain/letta-message.ts';
 import {
@@ -140,6 +148,17 @@ export interface UserMessageOptions {
   maxSteps?: number;
 }
 
+/** Per-call options of {@link MemloomClient.consolidateMemory}. */
+export interface ConsolidateMemoryOptions {
+  /**
+   * Idempotency key: `message-<uuid>`. Consolidating again with the same id returns that
+   * consolidation's outcome instead of running a second one. @default a new id
+   */
+  messageId?: string;
+  /** At most this many model calls in the consolidation turn. @default 10 */
+  maxSteps?: number;
+}
+
 /**
  * A user message. Its real cap is per agent: at most half the agent's context window in
  * estimated tokens (see `messageSizeProblem`); this bound only keeps absurd inputs out.
@@ -164,6 +183,7 @@ const TagListSchema = z
   .max(100, 'must have at most 100 tags');
 
 const UserMessageOptionsSchema = z.object({ messageId: MessageIdSchema.optional(), maxSteps: MaxStepsSchema.optional() });
+const ConsolidateMemoryOptionsSchema = UserMessageOptionsSchema.strict();
 const ListMessagesSchema = z.object({
   limit: count(1000).default(100),
   before: z.number({ error: 'must be a number' }).int('must be an integer').optional(),
@@ -266,7 +286,9 @@ const CLOSING_RETRY_MS = 200;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A turn's record with its attempts and messages, as `memloom turn show` prints it. */
-export interface TurnDetails extends TurnRecord {
+export interface TurnDetails extends Omit<TurnRecord, 'kind'> {
+  /** A user message's turn, or a memory consolidation's (`getTurn` always sets it). @default 'message' */
+  kind?: TurnKind;
   attempts: TurnAttemptRecord[];
   /** Every model call attempt: the chain of each step (group, deployment, why, outcome). */
   modelCalls: TurnModelCall[];
@@ -775,13 +797,102 @@ export class MemloomClient {
 
   /** The answer of a turn: from its record when it is finished, else from the agent's workflow. */
   async #answer(agentName: string, turn: TurnRecord): Promise<LettaResponse> {
+    const result = await this.#outcome(agentName, turn);
+    const rows = await this.#db(() => messages.listTurnMessages(this.db, turn.agentId, turn.messageId));
+    return buildLettaResponse(result, rows);
+  }
+
+  /** A turn's result: from its record when it is finished, else from the agent's workflow; TurnFailedError when it failed. */
+  async #outcome(agentName: string, turn: TurnRecord): Promise<TurnResult> {
     if (turn.status === TurnStatus.Failed || turn.status === TurnStatus.Cancelled) {
       const type = turn.errorType ?? 'Error';
       throw new TurnFailedError(type, `turn failed (${type}): ${turn.errorMessage ?? turn.status}`, turn.agentId, turn.messageId);
     }
-    const result = turn.status === TurnStatus.Completed ? turnResultOf(turn) : await this.#runTurn(turn.agentId, agentName, turn.messageId, turn.attempt);
-    const rows = await this.#db(() => messages.listTurnMessages(this.db, turn.agentId, turn.messageId));
-    return buildLettaResponse(result, rows);
+    return turn.status === TurnStatus.Completed ? turnResultOf(turn) : this.#runTurn(turn.agentId, agentName, turn.messageId, turn.attempt);
+  }
+
+  /**
+   * Consolidates the agent's memory (Letta's sleep-time memory rewriting): one turn in the
+   * agent's own mailbox, after the messages sent before it, in which the model reviews the
+   * messages since the last consolidation and rewrites the core memory blocks with the memory
+   * tools (it is offered no other tool). Nothing of it is shown to the user: {@link listMessages}
+   * and `conversation_search` leave it out and later turns do not see it ({@link getTurn} shows
+   * it). With no message since the last consolidation no turn runs: status `nothing-new`.
+   *
+   * A resent `messageId` returns that consolidation's outcome, never a second turn (an id that
+   * found nothing new admitted no turn: sent again, it looks again). Throws {@link TurnFailedError}
+   * when the turn fails, {@link BudgetExceededError} (nothing written) over the agent's budget, and
+   * a ValidationError when the agent has no memory tool that edits a block.
+   *
+   * @example
+   * ```ts
+   * const r = await client.consolidateMemory('my-assistant');
+   * console.log(r.status, r.reviewedMessages, r.blocksChanged); // consolidated 12 [ 'human' ]
+   * ```
+   */
+  async consolidateMemory(idOrName: string, options: ConsolidateMemoryOptions = {}): Promise<ConsolidationResult> {
+    const ref = agentRef(idOrName);
+    const opts = parseInput(ConsolidateMemoryOptionsSchema, options, 'consolidation options');
+    const agent = await this.#db(() => agents.requireAgent(this.db, ref));
+    const sent = opts.messageId === undefined ? null : await this.#db(() => findTurn(this.db, opts.messageId!));
+    if (sent && (sent.kind !== TurnKind.Consolidation || sent.agentId !== agent.id)) {
+      const other = sent.kind === TurnKind.Consolidation ? "another agent's memory consolidation" : 'a user message';
+      throw new ConflictError(`message id ${sent.messageId} is already used by ${other}`);
+    }
+    const turn = sent ?? (await this.#admitConsolidation(agent, opts.maxSteps ?? DEFAULT_MAX_STEPS, opts.messageId));
+    const base = { agentId: agent.id, agentName: agent.name };
+    if (!turn) {
+      return {
+        ...base,
+        messageId: null,
+        status: ConsolidationStatus.NothingNew,
+        reviewedMessages: 0,
+        blocksChanged: [],
+        usage: { message_type: 'usage_statistics', prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, step_count: 0 },
+      };
+    }
+    const result = await this.#outcome(agent.name, turn);
+    const [rows, reviewed] = await this.#db(() =>
+      Promise.all([
+        messages.listTurnMessages(this.db, agent.id, turn.messageId),
+        messages.countConsolidationReview(this.db, agent.id, turn.messageId),
+      ]),
+    );
+    return {
+      ...base,
+      messageId: turn.messageId,
+      status: ConsolidationStatus.Consolidated,
+      reviewedMessages: reviewed,
+      blocksChanged: changedBlockLabels(rows),
+      usage: { message_type: 'usage_statistics', ...result.usage, step_count: result.stepCount },
+    };
+  }
+
+  /** Stores a consolidation's instruction with its queued turn; null when the agent has nothing new to review. */
+  async #admitConsolidation(agent: agents.AgentRecord, maxSteps: number, messageId: string | undefined): Promise<TurnRecord | null> {
+    if (!agent.tools.some((t) => BLOCK_EDIT_TOOL_NAMES.includes(t))) {
+      throw new ValidationError(
+        [{ path: 'idOrName', message: `agent ${agent.name} has none of the memory tools that edit a block (${BLOCK_EDIT_TOOL_NAMES.join(', ')}): a consolidation could not change its memory` }],
+        'memory consolidation',
+      );
+    }
+    const news = await this.#db(() => messages.hasUnconsolidatedMessages(this.db, agent.id, agent.consolidated_through_seq));
+    if (!news) return null;
+    await this.#checkBudget(agent);
+    await this.#temporalReady(); // store no instruction for a turn that cannot run
+    const { turn } = await this.#db(() =>
+      withTransaction(this.db, (tx) =>
+        admitTurn(tx, {
+          messageId: messageId ?? newId(IdPrefix.Message),
+          agentId: agent.id,
+          text: CONSOLIDATION_INSTRUCTION,
+          tokens: estimateMessageTokens({ content: CONSOLIDATION_INSTRUCTION }),
+          maxSteps,
+          kind: TurnKind.Consolidation,
+        }),
+      ),
+    );
+    return turn;
   }
 
   async #runTurn(agentId: string, agentName: string, messageId: string, attempt: number): Promise<TurnResult> {
@@ -833,7 +944,7 @@ export class MemloomClient {
     }
   }
 
-  /** Recall memory, oldest first: the last `limit` messages (before seq `before`). */
+  /** Recall memory, oldest first: the last `limit` messages (before seq `before`); memory consolidations are left out. */
   async listMessages(idOrName: string, options: { limit?: number; before?: number } = {}): Promise<LettaMessage[]> {
     const ref = agentRef(idOrName);
     const opts = parseInput(ListMessagesSchema, options, 'message listing');

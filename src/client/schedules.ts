@@ -18,11 +18,13 @@ import {
 import { z } from 'zod';
 import type { Db } from '../db/pool.ts';
 import { ConflictError, NotFoundError, ValidationError, type FieldIssue } from '../domain/errors.ts';
+import { BATCH_WORKFLOW_TYPE, batchJobSummary, batchWorkflowId, type BatchJobDefinition, type BatchWorkflowInput, type BuiltInBatch } from '../domain/batch.ts';
 import { PIPELINE_WORKFLOW_TYPE, pipelineWorkflowId, type PipelineWorkflowInput } from '../domain/pipeline.ts';
 import { PipelineKey } from '../domain/search-attributes.ts';
 import { parseInput, storableText } from '../domain/validation.ts';
 import { PIPELINE_NAME } from '../pipelines/define-pipeline.ts';
 import { BUILT_IN_PIPELINES } from '../pipelines/registry.ts';
+import { checkBatchJob, type BatchJobOptions } from './batches.ts';
 import { listPipelines } from './pipeline-runs.ts';
 import { cronProblem, expandCronMacro, formatDuration, isTimeZone, parseDuration } from './schedule-spec.ts';
 
@@ -49,7 +51,7 @@ const MIN_CATCHUP_MS = 10_000;
 /** How memloom marks its schedules (and the task queue their runs go to) in the schedule memo. */
 const MEMO_KEY = 'memloom';
 
-/** What a schedule does each time: start a pipeline run. (A batch job will be the next kind.) */
+/** What a schedule does each time: start a pipeline run, or a batch job. */
 export interface PipelineScheduleAction {
   type: 'pipeline';
   /** The pipeline, e.g. `research-and-write` (a built-in, or published by a worker). */
@@ -59,7 +61,15 @@ export interface PipelineScheduleAction {
   /** USD each run's stage messages may cost. @default no budget */
   maxBudget?: number | null;
 }
-export type ScheduleActionSpec = PipelineScheduleAction;
+/**
+ * Start a batch job: a message, a pipeline run or a built-in job (`memory-consolidation`) for
+ * each selected agent. Agent names are resolved to ids when the schedule is created; a tag or
+ * `all` is read at each run. Each run is the job `batch/<scheduleId>-<time>`.
+ */
+export interface BatchScheduleAction extends BatchJobOptions {
+  type: 'batch';
+}
+export type ScheduleActionSpec = PipelineScheduleAction | BatchScheduleAction;
 
 export interface CreateScheduleOptions {
   /** A 5-field cron expression (`0 3 * * 1-5`) or `@hourly`, `@daily`, ...; exactly one of `cron` and `every`. */
@@ -77,6 +87,8 @@ export interface CreateScheduleOptions {
   paused?: boolean;
   /** A note kept with the schedule's state (why it is paused, ...). */
   note?: string;
+  /** Start at most this many runs (scheduled or backfilled; a trigger does not count), then stop. @default no limit */
+  maxRuns?: number;
 }
 
 /** What `update` changes; everything else stays. `action` fields are merged over the current action. */
@@ -104,6 +116,8 @@ export interface ScheduleDetails {
   catchupWindow: string;
   paused: boolean;
   note: string | null;
+  /** Runs it may still start, when it was created with `maxRuns`; null: no limit. */
+  remainingRuns: number | null;
   /** The task queue its runs go to. */
   taskQueue: string | null;
   createdAt: Date;
@@ -139,7 +153,10 @@ const PipelineActionSchema = z.object({
   input: z.record(z.string(), z.unknown(), { error: 'must be an object' }).default({}),
   maxBudget: z.number({ error: 'must be a number of US dollars' }).positive('must be more than 0').nullable().default(null),
 });
-const ActionSchema = z.discriminatedUnion('type', [PipelineActionSchema], { error: 'must be { type: "pipeline", name, input?, maxBudget? }' });
+const BatchActionSchema = z.looseObject({ type: z.literal('batch') });
+const ActionSchema = z.discriminatedUnion('type', [PipelineActionSchema, BatchActionSchema], {
+  error: 'must be { type: "pipeline", name, input?, maxBudget? } or { type: "batch", prompt | pipeline | builtin, agents | tag | all, ... }',
+});
 type ParsedAction = z.output<typeof ActionSchema>;
 
 const SpecFields = {
@@ -153,17 +170,20 @@ const SpecFields = {
   catchupWindow: durationAtLeast(MIN_CATCHUP_MS).optional(),
   paused: z.boolean({ error: 'must be true or false' }).optional(),
   note: storableText().max(1000, 'must be at most 1000 characters').optional(),
+  maxRuns: z.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be at least 1').optional(),
 };
 const UpdateSchema = z.object(SpecFields).refine((o) => o.cron === undefined || o.every === undefined, { error: 'give either cron or every, not both', path: ['every'] });
 const CreateSchema = UpdateSchema.refine((o) => o.cron !== undefined || o.every !== undefined, { error: 'give either cron or every', path: ['cron'] });
 type ParsedSpec = z.output<typeof UpdateSchema>;
 
-/** An action, checked: it names a pipeline the workers run, and a built-in's input is valid. */
-interface CheckedAction {
-  action: ParsedAction;
-  /** What the runs' static summary says after the schedule's name. */
-  summary: string;
-}
+/** An action, checked: it names a pipeline the workers run, and a built-in's input is valid; a batch job is checked as `startBatch` checks it. */
+type CheckedAction =
+  | {
+      action: z.output<typeof PipelineActionSchema>;
+      /** What the runs' static summary says after the schedule's name. */
+      summary: string;
+    }
+  | { action: { type: 'batch' }; job: BatchJobDefinition; summary: string };
 
 /** Issues with the action that need the database: an unknown pipeline, a built-in's bad input. */
 async function checkAction(db: Db, action: ParsedAction): Promise<{ checked: CheckedAction | null; issues: FieldIssue[] }> {
@@ -179,18 +199,37 @@ async function checkAction(db: Db, action: ParsedAction): Promise<{ checked: Che
       if (!parsed.success) return { checked: null, issues: ValidationError.fromZod(parsed.error, '', 'action.input').issues };
       return { checked: { action, summary: builtIn.summary?.(parsed.data) ?? `pipeline ${action.name}` }, issues: [] };
     }
+    case 'batch': {
+      const { type: _type, ...options } = action;
+      try {
+        const job = await checkBatchJob(db, options as BatchJobOptions);
+        return { checked: { action: { type: 'batch' }, job, summary: `batch: ${batchJobSummary(job)}` }, issues: [] };
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        return { checked: null, issues: error.issues.map((i) => ({ ...i, path: i.path ? `action.${i.path}` : 'action' })) };
+      }
+    }
   }
 }
 
-/**
- * The Temporal action a schedule takes each time. One place per kind of action: a pipeline run
- * today; a batch job joins as another case.
- */
+/** The Temporal action a schedule takes each time: one case per kind of action. */
 export function scheduleAction(checked: CheckedAction, target: { scheduleId: string; taskQueue: string }): ScheduleOptionsAction {
+  const summary = `schedule ${target.scheduleId}: ${checked.summary}`;
+  const staticSummary = summary.length > 200 ? `${summary.slice(0, 197)}...` : summary;
+  if ('job' in checked) {
+    return {
+      type: 'startWorkflow',
+      workflowType: BATCH_WORKFLOW_TYPE,
+      // Temporal appends the scheduled time: batch/<scheduleId>-2025-01-01T03:00:00Z, the job's id after batch/
+      workflowId: batchWorkflowId(target.scheduleId),
+      taskQueue: target.taskQueue,
+      args: [{ job: checked.job } satisfies BatchWorkflowInput],
+      staticSummary,
+    };
+  }
   const { action } = checked;
   switch (action.type) {
     case 'pipeline': {
-      const summary = `schedule ${target.scheduleId}: ${checked.summary}`;
       return {
         type: 'startWorkflow',
         workflowType: PIPELINE_WORKFLOW_TYPE,
@@ -199,14 +238,30 @@ export function scheduleAction(checked: CheckedAction, target: { scheduleId: str
         taskQueue: target.taskQueue,
         args: [{ name: action.name, input: action.input, maxBudget: action.maxBudget } satisfies PipelineWorkflowInput],
         typedSearchAttributes: [{ key: PipelineKey, value: action.name }],
-        staticSummary: summary.length > 200 ? `${summary.slice(0, 197)}...` : summary,
+        staticSummary,
       };
     }
   }
 }
 
+/** A batch job's definition back as the options it was created with (agents as ids). */
+function batchActionOf(job: BatchJobDefinition): BatchScheduleAction {
+  const who = 'agentIds' in job.selector ? { agents: job.selector.agentIds } : 'tag' in job.selector ? { tag: job.selector.tag } : { all: true };
+  const what =
+    job.kind === 'pipeline' && job.pipeline
+      ? { pipeline: job.pipeline.name, input: job.pipeline.input }
+      : job.kind === 'prompt'
+        ? { prompt: job.prompt ?? '' }
+        : { builtin: job.kind as BuiltInBatch };
+  return { type: 'batch', ...what, ...who, concurrency: job.concurrency, maxSteps: job.maxSteps };
+}
+
 /** The action a schedule's description holds, back as memloom's spec (null: not memloom's). */
 function actionOf(description: ScheduleDescription): ScheduleActionSpec | null {
+  if (description.action.workflowType === BATCH_WORKFLOW_TYPE) {
+    const job = ((description.action.args ?? []) as BatchWorkflowInput[])[0]?.job;
+    return job ? batchActionOf(job) : null;
+  }
   if (description.action.workflowType !== PIPELINE_WORKFLOW_TYPE) return null;
   const args = (description.action.args ?? []) as PipelineWorkflowInput[];
   const run = args[0];
@@ -289,12 +344,40 @@ export async function createSchedule(temporal: Client, db: Db, taskQueue: string
         ...(spec.catchupWindow !== undefined ? { catchupWindow: parseDuration(spec.catchupWindow)! } : {}),
       },
       memo: { [MEMO_KEY]: { taskQueue } },
-      state: { paused: spec.paused ?? false, ...(spec.note !== undefined ? { note: spec.note } : {}) },
+      state: {
+        paused: spec.paused ?? false,
+        ...(spec.note !== undefined ? { note: spec.note } : {}),
+        ...(spec.maxRuns !== undefined ? { remainingActions: spec.maxRuns } : {}),
+      },
     })
     .catch((error: unknown) => {
       throw mapScheduleError(error, scheduleId, spec.cron !== undefined ? 'cron' : 'every');
     });
   return describeSchedule(temporal, handle.scheduleId);
+}
+
+/** What a batch action does, and to which agents: giving one of a group replaces the others. */
+const BATCH_WHAT = ['prompt', 'pipeline', 'builtin'] as const;
+const BATCH_WHO = ['agents', 'tag', 'all'] as const;
+
+/**
+ * An update's action merged over the current one: fields it gives replace the current ones. A
+ * pipeline does not inherit another pipeline's input; a batch job given a new prompt, pipeline or
+ * built-in drops the old one (and its input), given new agents, a tag or all drops the old choice.
+ * An action of another type replaces the current one whole.
+ */
+function mergeAction(was: ScheduleActionSpec | null, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || !was) return patch;
+  const p = patch as Record<string, unknown>;
+  if (p['type'] !== undefined && p['type'] !== was.type) return patch;
+  const base: Record<string, unknown> = { ...was };
+  const given = (keys: readonly string[]): boolean => keys.some((k) => p[k] !== undefined);
+  if (was.type === 'pipeline' && p['name'] !== undefined && p['name'] !== was.name && p['input'] === undefined) base['input'] = {};
+  if (was.type === 'batch') {
+    if (given(BATCH_WHAT)) for (const k of [...BATCH_WHAT, 'input']) delete base[k];
+    if (given(BATCH_WHO)) for (const k of BATCH_WHO) delete base[k];
+  }
+  return { ...base, ...p };
 }
 
 /** Changes schedule `id`: only what `options` gives; checked like {@link createSchedule}. */
@@ -307,13 +390,7 @@ export async function updateSchedule(temporal: Client, db: Db, id: string, optio
   const given = (options ?? {}) as unknown as Record<string, unknown>;
   const patch = given['action'];
   const was = actionOf(current);
-  let action: unknown;
-  if (patch !== undefined) {
-    action = typeof patch === 'object' && patch !== null ? { ...was, ...patch } : patch;
-    // another pipeline does not inherit the old one's input
-    const named = (patch as { name?: unknown } | null)?.name;
-    if (was && named !== undefined && named !== was.name && !('input' in (patch as object))) (action as Record<string, unknown>)['input'] = {};
-  }
+  const action = patch === undefined ? undefined : mergeAction(was, patch);
   const { spec, checked } = await parseAll(db, UpdateSchema, given, action, 'schedule');
   const taskQueue = current.action.taskQueue;
   const newTimes = spec.cron !== undefined || spec.every !== undefined;
@@ -331,7 +408,7 @@ export async function updateSchedule(temporal: Client, db: Db, id: string, optio
       state: {
         paused: spec.paused ?? previous.state.paused,
         ...((spec.note ?? previous.state.note) !== undefined ? { note: spec.note ?? previous.state.note } : {}),
-        ...(previous.state.remainingActions !== undefined ? { remainingActions: previous.state.remainingActions } : {}),
+        ...((spec.maxRuns ?? previous.state.remainingActions) !== undefined ? { remainingActions: spec.maxRuns ?? previous.state.remainingActions } : {}),
       },
     }))
     .catch((error: unknown) => {
@@ -362,6 +439,7 @@ export async function describeSchedule(temporal: Client, id: string): Promise<Sc
     catchupWindow: formatDuration(d.policies.catchupWindow),
     paused: d.state.paused,
     note: d.state.note || null,
+    remainingRuns: d.state.remainingActions ?? null,
     taskQueue: d.action.taskQueue ?? null,
     createdAt: d.info.createdAt,
     updatedAt: d.info.lastUpdatedAt ?? null,

@@ -23,6 +23,10 @@ export interface AgentRecord {
   max_budget: number | null;
   /** As written (`1d`); null: a lifetime budget, or none. */
   budget_duration: string | null;
+  /** The last message seq a completed memory consolidation reviewed; null: never consolidated. */
+  consolidated_through_seq: number | null;
+  /** When the last memory consolidation completed; null: never. */
+  consolidated_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -214,6 +218,18 @@ export async function deleteAgent(db: Db, agentId: string): Promise<void> {
       [rows.map((r) => r.block_id)],
     );
   });
+}
+
+/**
+ * Records a completed memory consolidation whose instruction is message `instructionId`: every
+ * message of the agent before it was reviewed. The mark never moves back.
+ */
+export async function markConsolidated(tx: Queryable, agentId: string, instructionId: string): Promise<void> {
+  await tx.query(
+    `UPDATE agents a SET consolidated_through_seq = GREATEST(a.consolidated_through_seq, m.seq - 1), consolidated_at = now()
+     FROM messages m WHERE a.id = $1 AND m.id = $2 AND m.agent_id = $1 AND m.seq IS NOT NULL`,
+    [agentId, instructionId],
+  );
 }
 
 /** Locks the agent's block with this label for an edit inside `tx`. */

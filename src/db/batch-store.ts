@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { BatchCounts, BatchItemStatus, BatchJobKind, BatchJobStatus, BatchPipeline, BatchSelector } from '../domain/batch.ts';
+import type { BatchCounts, BatchItemStatus, BatchJobDefinition, BatchJobKind, BatchJobStatus, BatchPipeline, BatchSelector } from '../domain/batch.ts';
 import type { Queryable } from './pool.ts';
 
 export interface BatchJobRecord {
@@ -76,16 +76,21 @@ function toJob(r: JobRow): BatchJobRecord {
 /**
  * Records a job, or marks an existing one running again (a repeated job keeps its prompt or
  * pipeline and agents; only a finished job's concurrency may change). Returns what is stored.
+ * With `onlyIfAbsent`, an existing job is returned as it is (a schedule's run, continued as new).
  */
 export async function upsertJob(
   db: Queryable,
-  job: { batchId: string; workflowId: string; prompt: string | null; pipeline: BatchPipeline | null; selector: BatchSelector; concurrency: number; maxSteps: number },
+  job: BatchJobDefinition & { batchId: string; workflowId: string },
+  opts: { onlyIfAbsent?: boolean } = {},
 ): Promise<BatchJobRecord> {
+  const onConflict = opts.onlyIfAbsent
+    ? 'DO UPDATE SET batch_id = batch_jobs.batch_id'
+    : `DO UPDATE
+       SET concurrency = CASE WHEN batch_jobs.status = 'running' THEN batch_jobs.concurrency ELSE $5 END, status = 'running', finished_at = NULL`;
   const { rows } = await db.query<JobRow>(
     `INSERT INTO batch_jobs (batch_id, workflow_id, kind, prompt, pipeline, pipeline_input, selector, concurrency, max_steps)
      VALUES ($1, $2, $7, $3, $8, $9, $4, $5, $6)
-     ON CONFLICT (batch_id) DO UPDATE
-       SET concurrency = CASE WHEN batch_jobs.status = 'running' THEN batch_jobs.concurrency ELSE $5 END, status = 'running', finished_at = NULL
+     ON CONFLICT (batch_id) ${onConflict}
      RETURNING *`,
     [
       job.batchId,
@@ -94,7 +99,7 @@ export async function upsertJob(
       JSON.stringify(job.selector),
       job.concurrency,
       job.maxSteps,
-      job.pipeline ? 'pipeline' : 'prompt',
+      job.kind,
       job.pipeline?.name ?? null,
       job.pipeline ? JSON.stringify(job.pipeline.input) : null,
     ],

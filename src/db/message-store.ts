@@ -122,19 +122,28 @@ export async function findTurnMessage(
 }
 
 /**
- * The newest in-context messages, newest first, in pages, until `budget` tokens are covered
- * (plus one page of slack for tool groups cut at the edge). Reads O(window), never the history.
+ * Reads `where` (over `messages`, params from $2 on, $1 the agent) newest first, in pages, until
+ * `budget` tokens are covered (plus one page of slack for tool groups cut at the edge).
  */
-export async function loadRecentMessages(db: Queryable, agentId: string, budget: number, pageSize = 64): Promise<StoredMessage[]> {
+async function loadNewestFirst(
+  db: Queryable,
+  agentId: string,
+  where: string,
+  params: readonly unknown[],
+  budget: number,
+  pageSize: number,
+): Promise<StoredMessage[]> {
   const out: StoredMessage[] = [];
   let covered = 0;
   let before: number | null = null;
+  const cursor = `$${params.length + 2}`;
+  const limit = `$${params.length + 3}`;
   for (;;) {
     const { rows }: { rows: MessageRow[] } = await db.query<MessageRow>(
       `SELECT ${COLUMNS} FROM messages
-       WHERE agent_id = $1 AND seq IS NOT NULL AND in_context AND ($2::bigint IS NULL OR seq < $2)
-       ORDER BY seq DESC LIMIT $3`,
-      [agentId, before, pageSize],
+       WHERE agent_id = $1 AND seq IS NOT NULL AND ${where} AND (${cursor}::bigint IS NULL OR seq < ${cursor})
+       ORDER BY seq DESC LIMIT ${limit}`,
+      [agentId, ...params, before, pageSize],
     );
     for (const r of rows) {
       out.push(toStored(r));
@@ -146,6 +155,70 @@ export async function loadRecentMessages(db: Queryable, agentId: string, budget:
   }
 }
 
+/**
+ * The newest in-context messages, newest first, in pages, until `budget` tokens are covered
+ * (plus one page of slack for tool groups cut at the edge). Reads O(window), never the history.
+ */
+export async function loadRecentMessages(db: Queryable, agentId: string, budget: number, pageSize = 64): Promise<StoredMessage[]> {
+  return loadNewestFirst(db, agentId, 'in_context', [], budget, pageSize);
+}
+
+/** Not a message of a consolidation turn: those are the memory system's, not the conversation. */
+const NOT_CONSOLIDATION = `NOT EXISTS (SELECT 1 FROM turns t WHERE t.message_id = messages.turn_id AND t.kind = 'consolidation')`;
+
+/**
+ * The context of consolidation turn `turnId`, newest first, until `budget` tokens are covered:
+ * its own in-context messages, and before them every message of the agent after seq
+ * `afterSeq` (null: from the start), in context or not, except those of consolidation turns.
+ */
+export async function loadConsolidationMessages(
+  db: Queryable,
+  agentId: string,
+  turnId: string,
+  afterSeq: number | null,
+  budget: number,
+  pageSize = 64,
+): Promise<StoredMessage[]> {
+  return loadNewestFirst(
+    db,
+    agentId,
+    `($2::bigint IS NULL OR seq > $2) AND CASE WHEN turn_id = $3 THEN in_context ELSE ${NOT_CONSOLIDATION} END`,
+    [afterSeq, turnId],
+    budget,
+    pageSize,
+  );
+}
+
+/**
+ * True when the agent has a message a consolidation would review: one after seq `afterSeq`
+ * (null: any), or one waiting for its turn, that is not of a consolidation turn.
+ */
+export async function hasUnconsolidatedMessages(db: Queryable, agentId: string, afterSeq: number | null): Promise<boolean> {
+  const { rows } = await db.query<{ found: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM messages WHERE agent_id = $1 AND (seq IS NULL OR $2::bigint IS NULL OR seq > $2) AND ${NOT_CONSOLIDATION}) AS found`,
+    [agentId, afterSeq],
+  );
+  return rows[0]?.found === true;
+}
+
+/**
+ * How many messages consolidation turn `turnId` was offered: the agent's messages before its
+ * instruction and after the previous completed consolidation's, outside consolidation turns.
+ * Derived from what is stored, so it reads the same whenever it is asked.
+ */
+export async function countConsolidationReview(db: Queryable, agentId: string, turnId: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `WITH me AS (SELECT seq FROM messages WHERE id = $2 AND agent_id = $1),
+          prev AS (SELECT max(m.seq) AS seq FROM turns t JOIN messages m ON m.id = t.message_id
+                   WHERE t.agent_id = $1 AND t.kind = 'consolidation' AND t.status = 'completed' AND m.seq < (SELECT seq FROM me))
+     SELECT count(*)::int AS n FROM messages
+     WHERE agent_id = $1 AND seq < (SELECT seq FROM me) AND ((SELECT seq FROM prev) IS NULL OR seq > (SELECT seq FROM prev))
+       AND ${NOT_CONSOLIDATION}`,
+    [agentId, turnId],
+  );
+  return rows[0]?.n ?? 0;
+}
+
 /** The messages of one turn, in order (the user message first). */
 export async function listTurnMessages(db: Queryable, agentId: string, turnId: string): Promise<StoredMessage[]> {
   const { rows } = await db.query<MessageRow>(
@@ -155,7 +228,10 @@ export async function listTurnMessages(db: Queryable, agentId: string, turnId: s
   return rows.map(toStored);
 }
 
-/** The agent's last `limit` messages, oldest first. `before` is a seq cursor. */
+/**
+ * The agent's last `limit` messages, oldest first. `before` is a seq cursor. Messages of
+ * consolidation turns are not the conversation and are left out (`listTurnMessages` has them).
+ */
 export async function listMessages(
   db: Queryable,
   agentId: string,
@@ -163,7 +239,7 @@ export async function listMessages(
 ): Promise<StoredMessage[]> {
   const { rows } = await db.query<MessageRow>(
     `SELECT ${COLUMNS} FROM messages
-     WHERE agent_id = $1 AND seq IS NOT NULL AND ($2::bigint IS NULL OR seq < $2)
+     WHERE agent_id = $1 AND seq IS NOT NULL AND ($2::bigint IS NULL OR seq < $2) AND ${NOT_CONSOLIDATION}
      ORDER BY seq DESC LIMIT $3`,
     [agentId, opts.before ?? null, opts.limit],
   );
@@ -178,11 +254,15 @@ export interface MessageSearch {
   endDate?: Date | undefined;
 }
 
-/** Recall search: full-text match first, substring match as a fallback; newest first. */
+/**
+ * Recall search: full-text match first, substring match as a fallback; newest first. Messages of
+ * consolidation turns are not the conversation and are never found.
+ */
 export async function searchMessages(db: Queryable, agentId: string, s: MessageSearch): Promise<StoredMessage[]> {
   const params = [agentId, s.roles && s.roles.length > 0 ? s.roles : null, s.startDate ?? null, s.endDate ?? null, s.limit];
   const filters = `agent_id = $1 AND seq IS NOT NULL AND ($2::text[] IS NULL OR role = ANY($2))
-    AND ($3::timestamptz IS NULL OR created_at >= $3) AND ($4::timestamptz IS NULL OR created_at <= $4)`;
+    AND ($3::timestamptz IS NULL OR created_at >= $3) AND ($4::timestamptz IS NULL OR created_at <= $4)
+    AND ${NOT_CONSOLIDATION}`;
   if (!s.query) {
     const { rows } = await db.query<MessageRow>(
       `SELECT ${COLUMNS} FROM messages WHERE ${filters} ORDER BY seq DESC LIMIT $5`,

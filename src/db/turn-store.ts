@@ -4,6 +4,7 @@
  * other attempt are refused by {@link ownsTurn} (fencing).
  * @module
  */
+import { TurnKind } from '../domain/consolidation.ts';
 import { ConflictError } from '../domain/errors.ts';
 import type { StopReason, Usage } from '../domain/letta-message.ts';
 import {
@@ -13,6 +14,7 @@ import {
   type FinishTurnInput,
   type TurnResult,
 } from '../domain/turn.ts';
+import { markConsolidated } from './agent-store.ts';
 import { tryInsertMessage } from './message-store.ts';
 import type { Queryable } from './pool.ts';
 
@@ -20,6 +22,8 @@ import type { Queryable } from './pool.ts';
 export interface TurnRecord {
   messageId: string;
   agentId: string;
+  /** A user message's turn, or a memory consolidation's. */
+  kind: TurnKind;
   status: TurnStatus;
   attempt: number;
   maxSteps: number;
@@ -50,6 +54,7 @@ export interface TurnAttemptRecord {
 interface TurnRow {
   message_id: string;
   agent_id: string;
+  kind: TurnKind;
   status: TurnStatus;
   attempt: number;
   max_steps: number;
@@ -66,13 +71,14 @@ interface TurnRow {
   finished_at: Date | null;
 }
 
-const TURN_COLUMNS = `message_id, agent_id, status, attempt, max_steps, step_base, step_count, stop_reason,
+const TURN_COLUMNS = `message_id, agent_id, kind, status, attempt, max_steps, step_base, step_count, stop_reason,
   prompt_tokens, completion_tokens, total_tokens, error_type, error_message, created_at, started_at, finished_at`;
 
 function toRecord(r: TurnRow): TurnRecord {
   return {
     messageId: r.message_id,
     agentId: r.agent_id,
+    kind: r.kind,
     status: r.status,
     attempt: r.attempt,
     maxSteps: r.max_steps,
@@ -146,12 +152,14 @@ export interface AdmitInput {
   text: string;
   tokens: number;
   maxSteps: number;
+  /** @default 'message'; a consolidation's `text` is its instruction. */
+  kind?: TurnKind | undefined;
 }
 
 /**
  * Stores a user message and its queued turn, or finds both when the message id was sent before
  * (then its turn is returned as it stands). Run inside a transaction: the message is never
- * visible without its turn. Reusing a message id for another agent or text is a conflict.
+ * visible without its turn. Reusing a message id for another agent, text or kind is a conflict.
  */
 export async function admitTurn(tx: Queryable, m: AdmitInput): Promise<{ turn: TurnRecord; created: boolean }> {
   const inserted = await tryInsertMessage(tx, {
@@ -165,10 +173,11 @@ export async function admitTurn(tx: Queryable, m: AdmitInput): Promise<{ turn: T
     tokens: m.tokens,
     sequenced: false,
   });
+  const kind = m.kind ?? TurnKind.Message;
   if (inserted) {
     const { rows } = await tx.query<TurnRow>(
-      `INSERT INTO turns (message_id, agent_id, status, max_steps) VALUES ($1, $2, 'queued', $3) RETURNING ${TURN_COLUMNS}`,
-      [m.messageId, m.agentId, m.maxSteps],
+      `INSERT INTO turns (message_id, agent_id, kind, status, max_steps) VALUES ($1, $2, $3, 'queued', $4) RETURNING ${TURN_COLUMNS}`,
+      [m.messageId, m.agentId, kind, m.maxSteps],
     );
     await tx.query(`INSERT INTO turn_attempts (message_id, attempt, status, step_base) VALUES ($1, 1, 'queued', 0)`, [m.messageId]);
     return { turn: toRecord(rows[0]!), created: true };
@@ -184,6 +193,7 @@ export async function admitTurn(tx: Queryable, m: AdmitInput): Promise<{ turn: T
   if (existing.content !== m.text) throw new ConflictError(`message id ${m.messageId} was already sent with a different text`);
   const turn = await findTurn(tx, m.messageId);
   if (!turn) throw new Error(`message ${m.messageId} has no turn record`);
+  if (turn.kind !== kind) throw new ConflictError(`message id ${m.messageId} is already used by a ${turn.kind === TurnKind.Consolidation ? 'memory consolidation' : 'user message'}`);
   return { turn, created: false };
 }
 
@@ -229,26 +239,34 @@ export async function claimTurn(tx: Queryable, agentId: string, messageId: strin
 
 /**
  * Records how the running attempt ended. Idempotent: a finished attempt keeps its first
- * outcome. Returns false when the attempt does not own the turn.
+ * outcome. Returns false when the attempt does not own the turn. A consolidation's messages
+ * leave the context however it ended; a completed one moves the agent's consolidation mark to
+ * just before its instruction (every message before it was offered for review).
  */
 export async function finishTurn(tx: Queryable, f: FinishTurnInput): Promise<boolean> {
   const o = f.outcome;
   const stopReason = o.status === 'completed' ? o.stopReason : null;
   const errorType = o.status === 'failed' ? o.errorType : null;
   const errorMessage = o.status === 'failed' ? o.errorMessage.slice(0, 2000) : null;
-  const { rowCount } = await tx.query(
+  const { rows } = await tx.query<{ kind: TurnKind }>(
     `UPDATE turns SET status = $3, step_count = $4, stop_reason = $5, prompt_tokens = $6, completion_tokens = $7,
        total_tokens = $8, error_type = $9, error_message = $10, finished_at = now(), updated_at = now()
-     WHERE message_id = $1 AND agent_id = $11 AND attempt = $2 AND status = 'running'`,
+     WHERE message_id = $1 AND agent_id = $11 AND attempt = $2 AND status = 'running'
+     RETURNING kind`,
     [f.messageId, f.attempt, o.status, o.stepCount, stopReason, o.usage.prompt_tokens, o.usage.completion_tokens,
       o.usage.total_tokens, errorType, errorMessage, f.agentId],
   );
-  if (rowCount === 0) return false;
+  if (rows.length === 0) return false;
   await tx.query(
     `UPDATE turn_attempts SET status = $3, step_count = $4, stop_reason = $5, error_type = $6, error_message = $7, finished_at = now()
      WHERE message_id = $1 AND attempt = $2`,
     [f.messageId, f.attempt, o.status, o.stepCount, stopReason, errorType, errorMessage],
   );
+  if (rows[0]?.kind === TurnKind.Consolidation) {
+    // ordinary turns never see a consolidation: it is the memory system's, not the conversation
+    await tx.query('UPDATE messages SET in_context = false WHERE agent_id = $1 AND turn_id = $2', [f.agentId, f.messageId]);
+    if (o.status === 'completed') await markConsolidated(tx, f.agentId, f.messageId);
+  }
   return true;
 }
 

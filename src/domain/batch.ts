@@ -11,6 +11,11 @@ export function batchWorkflowId(batchId: string): string {
   return `batch/${batchId}`;
 }
 
+/** The batch id of workflow `batch/<batchId>`. */
+export function batchIdOfWorkflow(workflowId: string): string {
+  return workflowId.startsWith('batch/') ? workflowId.slice('batch/'.length) : workflowId;
+}
+
 /** Agents fanned out to at once, unless the job says otherwise. */
 export const DEFAULT_BATCH_CONCURRENCY = 4;
 export const MAX_BATCH_CONCURRENCY = 100;
@@ -35,12 +40,21 @@ export const BatchJobStatus = {
 } as const;
 export type BatchJobStatus = (typeof BatchJobStatus)[keyof typeof BatchJobStatus];
 
-/** What a job does for each agent: send it a message, or run a pipeline for it. */
+/**
+ * What a job does for each agent: send it a message, run a pipeline for it, or a built-in job
+ * (`memory-consolidation`: the agent reviews its messages since its last consolidation and
+ * rewrites its core memory blocks, with no reply shown to the user).
+ */
 export const BatchJobKind = {
   Prompt: 'prompt',
   Pipeline: 'pipeline',
+  MemoryConsolidation: 'memory-consolidation',
 } as const;
 export type BatchJobKind = (typeof BatchJobKind)[keyof typeof BatchJobKind];
+
+/** The built-in jobs, by name (`memloom batch run memory-consolidation --all`). */
+export const BUILT_IN_BATCHES = [BatchJobKind.MemoryConsolidation] as const;
+export type BuiltInBatch = (typeof BUILT_IN_BATCHES)[number];
 
 /** The pipeline of a pipeline job: each agent's run gets `{ ...input, agent: <agentId> }`. */
 export interface BatchPipeline {
@@ -63,8 +77,33 @@ export interface BatchCounts {
   failed: number;
 }
 
+/**
+ * A checked job: what it does, to which agents, how many at once. Stored with the job; carried in
+ * the workflow input only by a schedule's runs, whose workflow starts before any row exists.
+ */
+export interface BatchJobDefinition {
+  kind: BatchJobKind;
+  /** The message of a prompt job; null otherwise. */
+  prompt: string | null;
+  /** The pipeline of a pipeline job; null otherwise. */
+  pipeline: BatchPipeline | null;
+  selector: BatchSelector;
+  concurrency: number;
+  maxSteps: number;
+}
+
+/** One line on what a job does: its message, its pipeline, or its built-in job. */
+export function batchJobSummary(job: Pick<BatchJobDefinition, 'kind' | 'prompt' | 'pipeline'>, max = 180): string {
+  const what =
+    job.kind === 'prompt' ? (job.prompt ?? '').replace(/\s+/g, ' ').trim() : job.kind === 'pipeline' ? `pipeline ${job.pipeline?.name ?? '?'}` : job.kind;
+  return what.length > max ? `${what.slice(0, max - 3)}...` : what;
+}
+
 export interface BatchWorkflowInput {
-  batchId: string;
+  /** @default the workflow id after `batch/` (a schedule's run: `<scheduleId>-<time>`) */
+  batchId?: string;
+  /** The job to record when none is stored under the batch id yet: a schedule's run. */
+  job?: BatchJobDefinition;
   /** Agents selected per page. @default DEFAULT_BATCH_PAGE_SIZE */
   pageSize?: number;
   /** Pages per workflow run before continue-as-new. @default DEFAULT_BATCH_PAGES_PER_RUN */

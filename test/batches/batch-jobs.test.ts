@@ -130,8 +130,11 @@ test('bad input: a clear error naming the flag or field, and nothing created', a
   const before = await jobRows();
   const cases: [string[], RegExp][] = [
     [['--prompt', 'hi'], /--agents: choose the agents: give agents, a tag, or all/],
-    [['--prompt', 'hi', '--pipeline', 'brief', '--all'], /--pipeline: give either --prompt or --pipeline, not both/],
+    [['--prompt', 'hi', '--pipeline', 'brief', '--all'], /--pipeline: give one of a built-in job, --prompt and --pipeline: --prompt and --pipeline were both given/],
     [['--all'], /--prompt: is required/],
+    [['memory-consolidation', '--prompt', 'hi', '--all'], /--prompt: give one of a built-in job, --prompt and --pipeline/],
+    [['sleep-time', '--all'], /<builtin>: must be a built-in job \(memory-consolidation\), got "sleep-time"/],
+    [['memory-consolidation', '--all', '--input', 'a=b'], /--input: is for --pipeline/],
     [['--prompt', 'hi', '--tag', 'nobody-has-this'], /--tag: no agent has the tag "nobody-has-this"/],
     [['--prompt', 'hi', '--all', '--concurrency', '0'], /--concurrency: must be at least 1/],
     [['--prompt', 'hi', '--all', '--concurrency', '101'], /--concurrency: must be at most 100/],

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import type { ScheduleDetails } from '../../src/client/schedules.ts';
+import type { PipelineScheduleAction, ScheduleDetails } from '../../src/client/schedules.ts';
 import { buildProgram } from '../../src/cli/program.ts';
 import { errorOf, parsed, runCli } from '../helpers/cli.ts';
 import { startTestStack } from '../helpers/stack.ts';
@@ -19,7 +19,7 @@ const memloom = (...args: string[]) => runCli(ENV, args);
 test('every schedule command says what it does in --help and takes --json', () => {
   const schedule = buildProgram().commands.find((c) => c.name() === 'schedule')!;
   const purposes: Record<string, RegExp> = {
-    create: /Create a schedule that starts a pipeline run on a cron expression \(--cron\) or an interval \(--every\)/,
+    create: /Create a schedule that starts a pipeline run \(--pipeline\) or a batch job \(--batch.*on a cron expression \(--cron\) or an interval \(--every\)/,
     list: /List the schedules whose runs go to this client's task queue/,
     show: /Show a schedule/,
     pause: /Pause a schedule: no run starts until it is unpaused/,
@@ -36,7 +36,7 @@ test('every schedule command says what it does in --help and takes --json', () =
     assert.match(help, /--json/, `${command.name()} takes --json`);
   }
   const create = schedule.commands.find((c) => c.name() === 'create')!.helpInformation();
-  for (const flag of ['--cron', '--every', '--timezone', '--pipeline', '--input', '--input-json', '--max-budget', '--overlap', '--catchup-window', '--paused', '--note']) {
+  for (const flag of ['--cron', '--every', '--timezone', '--pipeline', '--input', '--input-json', '--max-budget', '--overlap', '--catchup-window', '--paused', '--note', '--max-runs', '--batch', '--prompt', '--agents', '--tag', '--all', '--concurrency', '--max-steps']) {
     assert.match(create, new RegExp(`${flag} `), `create has ${flag}`);
   }
 });
@@ -87,7 +87,7 @@ test('create, show, list, update, pause, unpause, trigger, backfill and delete a
   assert.equal(updated.every, '1h');
   assert.equal(updated.cron, null);
   assert.deepEqual(updated.action?.input, { topic: 'tides' });
-  assert.equal(updated.action?.maxBudget, 0.5, 'what update does not give stays');
+  assert.equal((updated.action as PipelineScheduleAction | null)?.maxBudget, 0.5, 'what update does not give stays');
   assert.equal(errorOf(await memloom('schedule', 'update', id, '--cron', 'nope', '--json')).issues?.[0]?.path, '--cron');
 
   assert.equal(parsed<ScheduleDetails>(await memloom('schedule', 'unpause', id, '--json')).paused, false);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import type { ScheduleDetails } from '../../src/client/schedules.ts';
+import type { PipelineScheduleAction, ScheduleDetails } from '../../src/client/schedules.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/domain/errors.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
@@ -104,7 +104,7 @@ test('--every 2s starts runs; pause stops them; trigger starts one; delete remov
   const finished = await (await client.getPipelineRun(runs[0]!)).result();
   assert.deepEqual(finished.output, { notes: ['done'], article: 'done' });
   const listed = await until('listed', () => client.listSchedules(), (l) => l.some((s) => s.id === id));
-  assert.equal(listed.find((s) => s.id === id)!.action?.name, PIPELINE);
+  assert.equal((listed.find((s) => s.id === id)!.action as PipelineScheduleAction | null)?.name, PIPELINE);
 
   const paused = await client.pauseSchedule(id, 'enough for now');
   assert.equal(paused.paused, true);
