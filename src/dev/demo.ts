@@ -2,6 +2,7 @@
  * `npm run demo`: memloom end to end on the embedded stack. Starts (or reuses) the stack, holds
  * the conversation of the LiteLLM/Letta guide with a restart of the worker between the two
  * turns, and shows that the second answer comes from the memory block written in the first.
+ * A second act runs the research-and-write pipeline, then a schedule that runs it twice.
  * In a terminal the stack then stays up (the Temporal UI link works) until Enter or Ctrl-C;
  * otherwise it stops and prints how to reopen it. Without LLM_BASE_URL the agent talks to the
  * scripted model on a fixed port that `memloom dev` on the same home serves again, so
@@ -17,6 +18,7 @@ import { loadConfig, readDevEnv, readExplicitDatabaseUrl } from '../config/env.t
 import { createLogger } from '../config/logger.ts';
 import type { AgentState, LlmConfigInput } from '../index.ts';
 import { agentWorkflowId } from '../domain/ids.ts';
+import { NotFoundError } from '../domain/errors.ts';
 import type { LettaResponse } from '../domain/letta-message.ts';
 import { createMemloomWorker, type MemloomWorker } from '../../workers/agent-worker.ts';
 import { forgetDemoModel, recordDemoModel, startDemoModel } from './demo-model.ts';
@@ -203,10 +205,10 @@ export async function runDemo(argv: string[]): Promise<void> {
   }
 }
 
-/** Starts the scripted model on its fixed port, so the agent's endpoint stays valid after the demo. */
 /**
  * Act 2: the guide's research-then-write pipeline, a researcher agent then a writer agent, as a
- * durable workflow. Returns the lines that point at it in the Temporal UI.
+ * durable workflow; then the same pipeline on a schedule. Returns the lines that point at them in
+ * the Temporal UI.
  */
 async function runPipelineAct(client: MemloomClient, info: DevStackInfo, llm: LlmConfigInput, out: (line?: string) => void): Promise<string[]> {
   out('act 2: a research-then-write pipeline (two agents, a durable workflow) ...');
@@ -229,12 +231,71 @@ async function runPipelineAct(client: MemloomClient, info: DevStackInfo, llm: Ll
   out('article:');
   for (const line of (output as { article: string }).article.split('\n')) out(`  ${line}`);
   const runLink = workflowUrl(info, run.workflowId);
+  const scheduleLink = await runScheduleAct(client, info, out);
   return [
     ...(runLink ? [`the pipeline run in the Temporal UI: ${runLink}`] : []),
+    ...(scheduleLink ? [`the schedule in the Temporal UI: ${scheduleLink}`] : []),
     ...(info.uiUrl ? [`every pipeline run: ${info.uiUrl}/namespaces/${info.namespace}/workflows?query=${encodeURIComponent('Pipeline="research-and-write"')}`] : []),
   ];
 }
 
+/** The demo's schedule: one id, replaced by each demo, so the Schedules page shows the latest. */
+const SCHEDULE_ID = 'demo-research-every-3s';
+const SCHEDULED_RUNS = 2;
+
+/** Link to a schedule on the Temporal UI's Schedules page. */
+function scheduleUrl(info: DevStackInfo, scheduleId: string): string | null {
+  return info.uiUrl ? `${info.uiUrl}/namespaces/${info.namespace}/schedules/${encodeURIComponent(scheduleId)}` : null;
+}
+
+/**
+ * Act 2, second half: the same pipeline on a Temporal Schedule, every 3 s, twice (`maxRuns`).
+ * Follows each run the schedule starts, with its link, until it has no runs left. The schedule
+ * then stays (it starts nothing more), so its link works while the stack is up; the next demo
+ * deletes it first and starts clean. Returns the schedule's link in the UI.
+ */
+async function runScheduleAct(client: MemloomClient, info: DevStackInfo, out: (line?: string) => void): Promise<string | null> {
+  out();
+  out(`then the same pipeline on a Temporal Schedule: every 3 s, ${SCHEDULED_RUNS} runs ...`);
+  await client.deleteSchedule(SCHEDULE_ID).catch((error: unknown) => {
+    if (!(error instanceof NotFoundError)) throw error;
+  });
+  await client.createSchedule(SCHEDULE_ID, {
+    every: '3s',
+    maxRuns: SCHEDULED_RUNS,
+    overlap: 'skip',
+    note: 'created by npm run demo',
+    action: {
+      type: 'pipeline',
+      name: 'research-and-write',
+      input: { topic: 'rowing boats', subtopics: ['racing shells', 'oars'], researcher: 'demo-researcher', writer: 'demo-writer' },
+    },
+  });
+  const link = scheduleUrl(info, SCHEDULE_ID);
+  out(`  schedule ${SCHEDULE_ID}${link ? ` in the Temporal UI: ${link}` : ''}`);
+  const seen = new Set<string>();
+  const follow = async (): Promise<void> => {
+    for (;;) {
+      const schedule = await client.getSchedule(SCHEDULE_ID);
+      for (const { workflowId } of schedule.recentRuns.filter((r) => !seen.has(r.workflowId))) {
+        seen.add(workflowId);
+        const runLink = workflowUrl(info, workflowId);
+        out(`  scheduled run ${seen.size}/${SCHEDULED_RUNS} started: ${workflowId}`);
+        if (runLink) out(`    ${runLink}`);
+        const { output } = await (await client.getPipelineRun(workflowId)).result();
+        out(`  scheduled run ${seen.size}/${SCHEDULED_RUNS} completed: ${(output as { article: string }).article.split('\n')[0]}`);
+      }
+      // every run it started was followed above
+      if (schedule.remainingRuns === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  };
+  await withProgress('waiting for the scheduled runs', follow());
+  out('  the schedule has no runs left; it stays on the Schedules page until the next demo replaces it');
+  return link;
+}
+
+/** Starts the scripted model on its fixed port, so the agent's endpoint stays valid after the demo. */
 async function startModelOn(port: number): Promise<ScriptedModelServer> {
   if (await portOpen(DEV_DEFAULTS.ip, port)) {
     throw new Error(`port ${port} for the demo's scripted model is taken: pick another with --model-port`);

@@ -133,6 +133,23 @@ describe('npm run demo', () => {
   const runDemo = async () =>
     promisify(execFile)('npm', ['run', '--silent', 'demo', '--', ...portArgs, ...(await modelPortArgs())], { env: demoEnv, cwd: root });
 
+  /** The schedule half of act 2 in the demo's output: the schedule's link, two runs started and completed; their workflow ids. */
+  const assertScheduleHalf = (stdout: string): string[] => {
+    const ui = `http://127\\.0\\.0\\.1:${ports.uiPort}/namespaces/default`;
+    assert.match(stdout, /^then the same pipeline on a Temporal Schedule: every 3 s, 2 runs \.\.\.$/m);
+    assert.match(stdout, new RegExp(`^ {2}schedule demo-research-every-3s in the Temporal UI: ${ui}/schedules/demo-research-every-3s$`, 'm'));
+    const started = [...stdout.matchAll(/^ {2}scheduled run (\d)\/2 started: (\S+)\n {4}(\S+)$/gm)];
+    assert.deepEqual(started.map((m) => m[1]), ['1', '2'], stdout);
+    for (const [, n, workflowId, link] of started) {
+      assert.match(workflowId!, /^pipeline\/research-and-write\/demo-research-every-3s-\d{4}-\d\d-\d\dT/);
+      assert.equal(link, `http://127.0.0.1:${ports.uiPort}/namespaces/default/workflows/${encodeURIComponent(workflowId!)}`);
+      assert.match(stdout, new RegExp(`^ {2}scheduled run ${n}/2 completed: # Rowing boats$`, 'm'));
+    }
+    assert.match(stdout, /^ {2}the schedule has no runs left; it stays on the Schedules page until the next demo replaces it$/m);
+    assert.match(stdout, new RegExp(`^the schedule in the Temporal UI: ${ui}/schedules/demo-research-every-3s$`, 'm'));
+    return started.map((m) => m[2]!);
+  };
+
   test('runs the Alice conversation on a fresh home, says how to reopen it; the reopened stack and a second demo keep demo-assistant answering', async () => {
     const { stdout } = await runDemo();
     assert.match(stdout, /NO MODEL CONFIGURED: a scripted stand-in model answers/);
@@ -149,6 +166,9 @@ describe('npm run demo', () => {
     assert.match(stdout, /^ {2}stage write · demo-writer · completed$/m);
     assert.match(stdout, /^ {2}An article written from 2 research notes:$/m);
     assert.match(stdout, new RegExp(`^the pipeline run in the Temporal UI: http://127\\.0\\.0\\.1:${ports.uiPort}/namespaces/default/workflows/pipeline%2Fresearch-and-write%2F`, 'm'));
+    // then the same pipeline on a schedule, twice, each run with its link
+    const scheduledRuns = assertScheduleHalf(stdout);
+    assert.equal(scheduledRuns.length, 2);
 
     // not a terminal: the stack stops, and the demo says how to reopen it
     assert.match(stdout, /done: stopping the embedded stack; its data stays in /);
@@ -169,6 +189,18 @@ describe('npm run demo', () => {
       assert.match(second.stdout, /reusing agent demo-assistant/);
       assert.match(second.stdout, /assistant: You told me that you're Alice, and you love reading science fiction books\./);
       assert.match(second.stdout, /stays up; talk to the agent with/);
+      // the second demo replaced the first one's schedule: it holds only its own two runs, done
+      const secondRuns = assertScheduleHalf(second.stdout);
+      assert.notDeepEqual(secondRuns, scheduledRuns);
+      const client = await clientFor(reopened.info);
+      try {
+        const schedule = await client.getSchedule('demo-research-every-3s');
+        assert.equal(schedule.remainingRuns, 0);
+        assert.deepEqual(schedule.recentRuns.map((r) => r.workflowId), secondRuns);
+        assert.deepEqual(schedule.runningRuns, []);
+      } finally {
+        await client.close();
+      }
     } finally {
       assert.equal(await stopDev(reopened.child), 0);
     }
