@@ -144,6 +144,17 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'batch',
+    runs: 1,
+    workflowId: 'batch/history-batch',
+    async play({ client, model, agentId }) {
+      // a batch job over the scenario's agent: plan, select a page, the agent's message, finish
+      model.enqueue({ kind: 'reply', content: 'Pong.' });
+      const { counts } = await client.runBatch({ prompt: 'Ping', agents: [agentId], batchId: 'history-batch' });
+      assert.deepEqual(counts, { selected: 1, answered: 1, failed: 0 });
+    },
+  },
+  {
     name: 'continue-as-new',
     runs: 2,
     async play({ client, agentId, messageId, settle, continuedAsNew }) {

@@ -22,7 +22,7 @@ const { client, model } = stack;
 describe('saved histories replay on the current workflow code', () => {
   const files = savedHistoryFiles();
   test('test/histories/ holds the recorded scenarios', () => {
-    for (const scenario of ['tool-loop', 'failed-turn', 'redelivered-message', 'model-chain', 'pipeline', 'continue-as-new', 'continue-as-new.run-2']) {
+    for (const scenario of ['tool-loop', 'failed-turn', 'redelivered-message', 'model-chain', 'pipeline', 'batch', 'continue-as-new', 'continue-as-new.run-2']) {
       assert.ok(files.includes(`${scenario}.json`), `test/histories/${scenario}.json is missing: run \`npm run record-histories\``);
     }
   });
