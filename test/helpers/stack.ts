@@ -1,7 +1,7 @@
 /**
  * A real stack per test file: its own Postgres database (migrated), the shared Temporal dev
- * server started by test/run.ts, an in-process memloom worker on its own task queue, the
- * scripted model server, and a client.
+ * server started by test/run.ts (or another one the test names), an in-process memloom worker on
+ * its own task queue, the scripted model server, and a client.
  */
 import { after } from 'node:test';
 import { randomUUID } from 'node:crypto';
@@ -50,13 +50,16 @@ export interface TestStackOptions {
   /** @default true */
   startWorker?: boolean;
   modelServerApiKey?: string;
+  /** Another Temporal server for the client and the workers, e.g. one a test restarts. @default TEMPORAL_ADDRESS, the shared dev server */
+  temporalAddress?: string;
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const { url, db } = await createTestDatabase();
   const taskQueue = `memloom-test-${randomUUID()}`;
+  const temporalAddress = options.temporalAddress ?? TEMPORAL_ADDRESS;
   const model = await startScriptedModelServer(options.modelServerApiKey ? { apiKey: options.modelServerApiKey } : {});
-  const client = await createClient({ temporalAddress: TEMPORAL_ADDRESS, databaseUrl: url, taskQueue });
+  const client = await createClient({ temporalAddress, databaseUrl: url, taskQueue });
   const workers: MemloomWorker[] = [];
   const runs: Promise<void>[] = [];
   const stack: TestStack = {
@@ -69,7 +72,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     llmConfig: { model: 'scripted-model', model_endpoint: model.url, context_window: 8192 },
     async startWorker(extra = {}) {
       const worker = await createMemloomWorker({
-        config: { temporalAddress: TEMPORAL_ADDRESS, databaseUrl: url, taskQueue },
+        config: { temporalAddress, databaseUrl: url, taskQueue },
         db,
         tools: extra.tools ?? options.tools ?? [],
         // an empty key means none: the worker then sends no Authorization header
