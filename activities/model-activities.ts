@@ -14,6 +14,7 @@ import { findTurnMessage, insertMessageOnce, loadConsolidationMessages, loadRece
 import { findTurn } from '../src/db/turn-store.ts';
 import { TurnKind } from '../src/domain/consolidation.ts';
 import { recordUsage, stepUsage, type UsageRecord, type UsageServedBy } from '../src/db/usage-store.ts';
+import { getTokenCalibration, recordTokenCalibration } from '../src/db/token-calibration-store.ts';
 import { messageBudget, selectContext } from '../src/domain/context-window.ts';
 import { RETRYABLE_MODEL_ERRORS } from '../src/domain/errors.ts';
 import type { Usage } from '../src/domain/letta-message.ts';
@@ -32,7 +33,7 @@ import { NO_METRICS } from '../src/metrics/worker-metrics.ts';
 import { streamChatCompletion, type StreamProgress } from '../src/llm/chat-completion.ts';
 import { classifyModelError } from '../src/llm/error-classification.ts';
 import { proxyMetaOfError, type ProxyCallMeta } from '../src/llm/litellm-metadata.ts';
-import { estimateMessageTokens, estimateTokens } from '../src/llm/token-count.ts';
+import { estimateMessageTokens, promptFrameTokens } from '../src/llm/token-count.ts';
 import type { ToolRegistry } from '../src/tools/registry.ts';
 import { ConfigError } from '../src/domain/errors.ts';
 import { loadAgentOrFail, type ActivityDeps } from './activity-deps.ts';
@@ -177,18 +178,22 @@ export function createModelActivities(deps: ActivityDeps) {
     const llm = agent.llm_config;
     const routed = route && route.deploymentId !== DIRECT_DEPLOYMENT ? models.deployment(route.deploymentId) : undefined;
     const group = route?.group ?? llm.model;
-    const system = compileSystemPrompt(agent.system, await getBlocks(db, agentId));
+    const [blocks, calibrated] = await Promise.all([getBlocks(db, agentId), getTokenCalibration(db, agentId, group)]);
+    const system = compileSystemPrompt(agent.system, blocks);
+    // in counted tokens (o200k_base), converted by what this group's endpoint reported for earlier prompts
+    const frame = promptFrameTokens(system, toolSchemas.flatMap((t) => (t.type === 'function' ? [t.function] : [])));
     const budget = messageBudget({
       contextWindow: llm.context_window,
-      systemTokens: estimateTokens(system),
-      toolTokens: estimateTokens(JSON.stringify(toolSchemas)),
+      ...frame,
       maxOutputTokens: llm.max_tokens,
+      calibration: calibrated.ratio,
     });
     const recent = consolidation
       ? // the conversation since the last consolidation, in context or not, then this turn's own messages
         await loadConsolidationMessages(db, agentId, turnId, agent.consolidated_through_seq, budget)
       : await loadRecentMessages(db, agentId, budget);
     const context = selectContext(recent, budget);
+    const countedPrompt = frame.systemTokens + frame.toolTokens + context.reduce((n, m) => n + m.tokens, 0);
 
     const ctx = Context.current();
     const baseUrl = routed ? routed.baseUrl : models.resolveBaseUrl(llm.model_endpoint);
@@ -274,7 +279,7 @@ export function createModelActivities(deps: ActivityDeps) {
     }
 
     const usage = answer.usage ?? {
-      prompt_tokens: estimateTokens(system) + context.reduce((n, m) => n + m.tokens, 0),
+      prompt_tokens: Math.round(countedPrompt * calibrated.ratio),
       completion_tokens: estimateMessageTokens(answer),
       total_tokens: 0,
     };
@@ -307,6 +312,7 @@ export function createModelActivities(deps: ActivityDeps) {
         outcome: 'ok',
       });
       if (routed) await endDeploymentCall(tx, call, { ok: true, latencyMs, tokens: usage.total_tokens });
+      await recordTokenCalibration(tx, { agentId, model: group, previous: calibrated, counted: countedPrompt, reported: answer.usage?.prompt_tokens ?? null });
       return row;
     });
     metrics.modelCall({

@@ -3,16 +3,30 @@
  * @module
  */
 import { Command } from 'commander';
+import { z } from 'zod';
 import { describeDbError, redactUrl } from '../client/errors.ts';
 import { lazyTemporalConnection, temporalReadiness } from '../client/temporal-connection.ts';
 import { loadConfig, type MemloomConfig } from '../config/env.ts';
 import { ensureDatabase, migrate } from '../db/migrate.ts';
 import { createDb } from '../db/pool.ts';
-import type { LlmConfig } from '../domain/llm-config.ts';
+import type { EmbeddingConfig, LlmConfig } from '../domain/llm-config.ts';
 import { MEMLOOM_SEARCH_ATTRIBUTES } from '../domain/search-attributes.ts';
 import { setAction } from './command-context.ts';
-import { formatLlmConfig } from './format.ts';
-import { addJsonOption, addLlmOptions, hasLlmFlags, llmConfigFromFlags, llmFlagOf, LlmFlagsSchema, parseFlags, withFlagPaths } from './options.ts';
+import { formatEmbeddingConfig, formatLlmConfig } from './format.ts';
+import {
+  addJsonOption,
+  addLlmOptions,
+  embeddingConfigFromFlags,
+  embeddingFlagOf,
+  hasLlmFlags,
+  intFlag,
+  llmConfigFromFlags,
+  llmFlagOf,
+  LlmFlagsSchema,
+  parseFlags,
+  withFlagPaths,
+  type EmbeddingFlagNames,
+} from './options.ts';
 import { printResult } from './output.ts';
 
 /** What `memloom migrate` did. */
@@ -120,9 +134,53 @@ function defaultsLlmCommand(): Command {
   });
 }
 
+const DefaultsEmbeddingFlagsSchema = z.object({ model: z.string().optional(), endpoint: z.string().optional(), dim: intFlag.optional() });
+
+const DEFAULTS_EMBEDDING_FLAGS: EmbeddingFlagNames = {
+  'embedding_config.embedding_model': '--model',
+  'embedding_config.embedding_endpoint': '--endpoint',
+  'embedding_config.embedding_dim': '--dim',
+};
+
+function defaultsEmbeddingCommand(): Command {
+  const command = new Command('embedding')
+    .summary('show or set the default embedding_config of new agents')
+    .description(
+      'Show the default embedding_config (the model that embeds archival memory) that agents created without --embedding get, ' +
+        'or set it (merged into the current default; --model is required when there is none). --dim may be left out for ' +
+        "OpenAI's text-embedding-3-small, text-embedding-3-large and text-embedding-ada-002; without --endpoint the worker's LLM_BASE_URL is used.",
+    )
+    .option('--model <name>', 'embedding model as the endpoint knows it (a LiteLLM model group, e.g. text-embedding-3-small)')
+    .option('--endpoint <url>', "base URL of an OpenAI-compatible endpoint serving /v1/embeddings (default: the worker's LLM_BASE_URL)")
+    .option('--dim <n>', 'dimension of the vectors the model returns (1 to 4096)');
+  addJsonOption(command);
+  command.addHelpText(
+    'after',
+    '\nExamples:\n  $ memloom defaults embedding\n  $ memloom defaults embedding --model text-embedding-3-small --endpoint http://localhost:4000\n' +
+      '  $ memloom defaults embedding --model nomic-embed-text --endpoint http://localhost:11434/v1 --dim 768',
+  );
+  return setAction(command, async (ctx, _args, options) => {
+    const flags = parseFlags(DefaultsEmbeddingFlagsSchema, options);
+    const client = await ctx.client();
+    const current = await client.getDefaultEmbeddingConfig();
+    if (flags.model === undefined && flags.endpoint === undefined && flags.dim === undefined) {
+      printResult(ctx.mode, current, (c: EmbeddingConfig | null) =>
+        c ? `default embedding_config: ${formatEmbeddingConfig(c)}` : 'no default embedding_config: set one with `memloom defaults embedding --model NAME`',
+      );
+      return;
+    }
+    const config = embeddingConfigFromFlags(flags, current, DEFAULTS_EMBEDDING_FLAGS);
+    const next = await client.setDefaultEmbeddingConfig(config).catch((e: unknown) => {
+      throw withFlagPaths(e, embeddingFlagOf(DEFAULTS_EMBEDDING_FLAGS));
+    });
+    printResult(ctx.mode, next, (c) => `default embedding_config set: ${formatEmbeddingConfig(c)}`);
+  });
+}
+
 export function defaultsCommands(): Command {
   return new Command('defaults')
     .summary('show or set persisted defaults for new agents')
-    .description('Show or set persisted defaults (stored in PostgreSQL) that new agents get.')
-    .addCommand(defaultsLlmCommand());
+    .description('Show or set persisted defaults (stored in PostgreSQL) that new agents get: the model (llm) and the embedding model (embedding).')
+    .addCommand(defaultsLlmCommand())
+    .addCommand(defaultsEmbeddingCommand());
 }

@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import type { CreateAgentInput, CreateBlockInput, UpdateAgentInput } from '../domain/agent.ts';
+import type { EmbeddingConfig, EmbeddingConfigInput } from '../domain/llm-config.ts';
 import { ConsolidationStatus, type ConsolidationResult } from '../domain/consolidation.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { MessageIdSchema } from '../domain/ids.ts';
@@ -12,12 +13,15 @@ import { setAction } from './command-context.ts';
 import { formatAgent, formatAgentList } from './format.ts';
 import {
   addJsonOption,
+  AGENT_EMBEDDING_FLAGS,
   agentArg,
   assignmentFlag,
   countFlag,
   addLlmOptions,
   collect,
   DEFAULT_CONTEXT_WINDOW,
+  embeddingConfigFromFlags,
+  embeddingFlagOf,
   flagError,
   flagName,
   hasLlmFlags,
@@ -55,7 +59,32 @@ const BUDGET_HELP = {
   budgetDuration: 'the budget window: 30s, 10m, 1h, 1d, 7d, 30d, 2w or 1mo, aligned to UTC (default: none, a lifetime budget)',
 } as const;
 
-const CreateFlagsSchema = LlmFlagsSchema.extend(BudgetFlagsSchema.shape).extend({
+/** `--embedding`, `--embedding-endpoint`, `--embedding-dim`: the client checks the values. */
+const EmbeddingFlagsSchema = z.object({ embedding: z.string().optional(), embeddingEndpoint: z.string().optional(), embeddingDim: intFlag.optional() });
+type EmbeddingFlags = z.output<typeof EmbeddingFlagsSchema>;
+
+const EMBEDDING_HELP = {
+  embedding: "embedding model of the agent's archival memory, e.g. text-embedding-3-small (default: `memloom defaults embedding`)",
+  embeddingEndpoint: "base URL of an OpenAI-compatible endpoint serving /v1/embeddings (default: the default embedding_config's, else the worker's LLM_BASE_URL)",
+  embeddingDim: "dimension of the model's vectors (needed unless memloom knows the model: OpenAI's text-embedding-*)",
+} as const;
+
+function addEmbeddingOptions(command: Command): Command {
+  return command
+    .option('--embedding <model>', EMBEDDING_HELP.embedding)
+    .option('--embedding-endpoint <url>', EMBEDDING_HELP.embeddingEndpoint)
+    .option('--embedding-dim <n>', EMBEDDING_HELP.embeddingDim);
+}
+
+const hasEmbeddingFlags = (f: EmbeddingFlags): boolean => f.embedding !== undefined || f.embeddingEndpoint !== undefined || f.embeddingDim !== undefined;
+
+/** The embedding_config the flags give, over `base`; undefined without embedding flags. */
+function embeddingFromFlags(flags: EmbeddingFlags, base: EmbeddingConfig | null): EmbeddingConfigInput | undefined {
+  if (!hasEmbeddingFlags(flags)) return undefined;
+  return embeddingConfigFromFlags({ model: flags.embedding, endpoint: flags.embeddingEndpoint, dim: flags.embeddingDim }, base, AGENT_EMBEDDING_FLAGS);
+}
+
+const CreateFlagsSchema = LlmFlagsSchema.extend(BudgetFlagsSchema.shape).extend(EmbeddingFlagsSchema.shape).extend({
   name: z.string(),
   system: z.string().optional(),
   description: z.string().optional(),
@@ -119,7 +148,7 @@ function agentFlagOf(input: CreateAgentInput): (path: string) => string | undefi
     if (/^tools\.\d+$/.test(path)) return '--tool';
     if (/^tags\.\d+$/.test(path)) return '--tag';
     if (path === 'name' || path === 'system' || path === 'description') return `--${path}`;
-    return budgetFlagOf(path) ?? llmFlagOf(path);
+    return budgetFlagOf(path) ?? llmFlagOf(path) ?? embeddingFlagOf(AGENT_EMBEDDING_FLAGS)(path);
   };
 }
 
@@ -165,6 +194,7 @@ function createCommand(): Command {
     .option('--max-budget <usd>', BUDGET_HELP.maxBudget)
     .option('--budget-duration <duration>', BUDGET_HELP.budgetDuration);
   addLlmOptions(command);
+  addEmbeddingOptions(command);
   addJsonOption(command);
   command.addHelpText(
     'after',
@@ -173,11 +203,15 @@ Examples:
   $ memloom agent create --name my-assistant --block human= --block "persona=I am a helpful assistant." \\
       --model gpt-4o-mini --model-endpoint http://localhost:4000
   $ memloom agent create --name researcher --tool search_web --tag team-a --block-limit human=2000 --block human=
-  $ memloom agent create --name capped --model smart --max-budget 5 --budget-duration 1d`,
+  $ memloom agent create --name capped --model smart --max-budget 5 --budget-duration 1d
+  $ memloom agent create --name librarian --embedding text-embedding-3-small`,
   );
   return setAction(command, async (ctx, _args, options) => {
     const input = createAgentInput(options);
+    const embeddingFlags = parseFlags(EmbeddingFlagsSchema, options);
     const client = await ctx.client();
+    // without embedding flags the persisted default (`memloom defaults embedding`) applies
+    if (hasEmbeddingFlags(embeddingFlags)) input.embedding_config = embeddingFromFlags(embeddingFlags, await client.getDefaultEmbeddingConfig());
     const agent = await client
       .createAgent(input, { onModelUnchecked: (note) => printNote(ctx.mode, note), defaultContextWindow: DEFAULT_CONTEXT_WINDOW })
       .catch((e: unknown) => {
@@ -236,7 +270,7 @@ function showCommand(): Command {
   });
 }
 
-const UpdateFlagsSchema = LlmFlagsSchema.extend({
+const UpdateFlagsSchema = LlmFlagsSchema.extend(EmbeddingFlagsSchema.shape).extend({
   maxBudget: clearable(numberFlag).optional(),
   budgetDuration: clearable(z.string()).optional(),
   name: z.string().optional(),
@@ -248,7 +282,10 @@ const UpdateFlagsSchema = LlmFlagsSchema.extend({
 function updateCommand(): Command {
   const command = new Command('update')
     .summary("change an agent's name, prompt, tags or model")
-    .description('Change an agent: rename it, replace its system prompt, description or tags, or change its llm_config (model flags are merged into the current one).')
+    .description(
+      'Change an agent: rename it, replace its system prompt, description or tags, or change its llm_config (model flags are merged into the current one) ' +
+        'or its embedding_config (embedding flags likewise).',
+    )
     .argument('<agent>', 'agent id (agent-...) or name')
     .option('--name <name>', 'new unique name')
     .option('--system <prompt>', 'new system prompt')
@@ -259,6 +296,7 @@ function updateCommand(): Command {
     .option('--budget-duration <duration>', BUDGET_HELP.budgetDuration.replace(/ \(default.*\)$/, ''))
     .option('--no-budget-duration', 'make the budget a lifetime one (it never resets)');
   addLlmOptions(command);
+  addEmbeddingOptions(command);
   addJsonOption(command);
   command.addHelpText(
     'after',
@@ -266,7 +304,8 @@ function updateCommand(): Command {
 Examples:
   $ memloom agent update my-assistant --model gpt-4o --context-window 128000
   $ memloom agent update my-assistant --system "You are terse."
-  $ memloom agent update my-assistant --max-budget 2.50 --budget-duration 7d`,
+  $ memloom agent update my-assistant --max-budget 2.50 --budget-duration 7d
+  $ memloom agent update my-assistant --embedding nomic-embed-text --embedding-endpoint http://localhost:11434/v1 --embedding-dim 768`,
   );
   return setAction(command, async (ctx, [idOrName], options) => {
     const ref = agentArg(idOrName);
@@ -288,10 +327,18 @@ Examples:
       // another model group brings its own max_input_tokens, unless --context-window says otherwise
       patch.llm_config = model !== undefined && model !== current.model ? withWindowOf(merged, contextWindow) : merged;
     }
+    if (hasEmbeddingFlags(flags)) {
+      const current = (await client.getAgent(ref)).embedding_config ?? (await client.getDefaultEmbeddingConfig());
+      patch.embedding_config = embeddingFromFlags(flags, current);
+    }
     if (Object.keys(patch).length === 0) flagError('', 'nothing to change: pass at least one option (see --help)');
     const agent = await client.updateAgent(ref, patch, { onModelUnchecked: (note) => printNote(ctx.mode, note) }).catch((e: unknown) => {
       throw withFlagPaths(e, (p) =>
-        p === 'name' || p === 'system' || p === 'description' ? `--${p}` : /^tags\.\d+$/.test(p) ? '--tag' : (budgetFlagOf(p) ?? llmFlagOf(p)),
+        p === 'name' || p === 'system' || p === 'description'
+          ? `--${p}`
+          : /^tags\.\d+$/.test(p)
+            ? '--tag'
+            : (budgetFlagOf(p) ?? llmFlagOf(p) ?? embeddingFlagOf(AGENT_EMBEDDING_FLAGS)(p)),
       );
     });
     printResult(ctx.mode, agent, (a) => `updated agent ${a.name} (${a.id})\n${formatAgent(a)}`);

@@ -6,7 +6,7 @@
 import type { AgentState, Block } from '../domain/agent.ts';
 import { formatBudgetSpend, formatUsd, type BudgetVerdict } from '../domain/budget.ts';
 import type { LettaMessage, LettaResponse } from '../domain/letta-message.ts';
-import type { LlmConfig } from '../domain/llm-config.ts';
+import type { EmbeddingConfig, LlmConfig } from '../domain/llm-config.ts';
 import type { AgentWorkflowStatus } from '../domain/turn.ts';
 import type { TurnDetails } from '../client/memloom-client.ts';
 import type { TurnModelCall } from '../db/usage-store.ts';
@@ -59,6 +59,11 @@ export function formatLlmConfig(c: LlmConfig): string {
   if (c.temperature !== undefined) parts.push(`temperature ${c.temperature}`);
   if (c.max_tokens !== undefined) parts.push(`max_tokens ${c.max_tokens}`);
   return `${c.model} (${parts.join(', ')})`;
+}
+
+/** `text-embedding-3-small (openai, http://localhost:4000, dim 1536)`. */
+export function formatEmbeddingConfig(c: EmbeddingConfig): string {
+  return `${c.embedding_model} (${c.embedding_endpoint_type}, ${c.embedding_endpoint ?? 'default endpoint'}, dim ${c.embedding_dim})`;
 }
 
 export function formatBlock(b: Block): string {

@@ -7,7 +7,7 @@ import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../domain/errors.ts';
 import { AgentRefSchema } from '../domain/ids.ts';
-import type { LlmConfigInput } from '../domain/llm-config.ts';
+import { embeddingConfigOf, type EmbeddingChoice, type EmbeddingConfig, type EmbeddingConfigInput, type LlmConfigInput } from '../domain/llm-config.ts';
 
 /** Subject of validation errors about the command line. */
 const SUBJECT = 'arguments';
@@ -144,6 +144,37 @@ const LLM_FLAG_OF: Record<string, string> = {
 /** The flag behind an llm_config issue path, for {@link withFlagPaths}. */
 export function llmFlagOf(path: string): string | undefined {
   return LLM_FLAG_OF[path] ?? LLM_FLAG_OF[`llm_config.${path}`];
+}
+
+// ---- embedding_config flags: `defaults embedding` (--model, --endpoint, --dim) and `agent create/update` (--embedding, ...) ----
+
+/** The flags that set each `embedding_config` field, by issue path. */
+export type EmbeddingFlagNames = Record<'embedding_config.embedding_model' | 'embedding_config.embedding_endpoint' | 'embedding_config.embedding_dim', string>;
+
+export const AGENT_EMBEDDING_FLAGS: EmbeddingFlagNames = {
+  'embedding_config.embedding_model': '--embedding',
+  'embedding_config.embedding_endpoint': '--embedding-endpoint',
+  'embedding_config.embedding_dim': '--embedding-dim',
+};
+
+/** The flag behind an embedding_config issue path, for {@link withFlagPaths}. */
+export function embeddingFlagOf(names: EmbeddingFlagNames): (path: string) => string | undefined {
+  return (path) => (names as Record<string, string>)[path];
+}
+
+/**
+ * An embedding_config from flags over `base` (the current default or the agent's config): a
+ * ValidationError naming the flag when the model or its dimension is missing. The client checks
+ * the values.
+ */
+export function embeddingConfigFromFlags(choice: EmbeddingChoice, base: EmbeddingConfig | null, names: EmbeddingFlagNames): EmbeddingConfigInput {
+  const chosen = embeddingConfigOf(choice, base);
+  if ('issues' in chosen) {
+    const toFlag = embeddingFlagOf(names);
+    const hint = (path: string): string => (path === 'embedding_config.embedding_dim' ? `: pass ${names['embedding_config.embedding_dim']} N` : '');
+    throw new ValidationError(chosen.issues.map((i) => ({ path: toFlag(i.path) ?? i.path, message: `${i.message}${hint(i.path)}` })), SUBJECT);
+  }
+  return chosen.config;
 }
 
 /** The `--json` option every command has. */

@@ -28,6 +28,7 @@ import { retryTransient } from '../db/db-errors.ts';
 import { insertPassage, listPassages, searchPassages, type Passage } from '../db/passage-store.ts';
 import { createDb, withTransaction, type Db } from '../db/pool.ts';
 import { getSetting, putSetting, SettingKey } from '../db/settings-store.ts';
+import { getTokenCalibration } from '../db/token-calibration-store.ts';
 import {
   admitTurn,
   findTurn,
@@ -56,6 +57,7 @@ import {
   CreateAgentSchema,
   DEFAULT_SYSTEM_PROMPT,
   maxBlockLimit,
+  maxMessageTokens,
   messageSizeProblem,
   resolveAgentLlmConfig,
   UpdateAgentSchema,
@@ -80,6 +82,8 @@ import { AgentRefSchema, agentWorkflowId, IdPrefix, MessageIdSchema, newId } fro
 import { toLettaMessages, type LettaMessage, type LettaResponse } from '../domain/letta-message.ts';
 import {
   EmbeddingConfigSchema,
+  embeddingConfigOf,
+  knownEmbeddingDim,
   LlmConfigSchema,
   type EmbeddingConfig,
   type EmbeddingConfigInput,
@@ -99,7 +103,7 @@ import {
 } from '../domain/turn.ts';
 import { parseInput } from '../domain/validation.ts';
 import { checkModelServed } from '../llm/model-catalog.ts';
-import { estimateMessageTokens, estimateTokens } from '../llm/token-count.ts';
+import { countTokensWithin, estimateMessageTokens, MESSAGE_OVERHEAD_TOKENS } from '../llm/token-count.ts';
 import { BASE_TOOL_NAMES } from '../tools/memory-tools.ts';
 import { AGENT_WORKFLOW_TYPE, agentRenamedSignal, sendMessageUpdate, statusQuery } from '../../workflows/agent-definitions.ts';
 import { describeDbError, redactUrl } from './errors.ts';
@@ -160,8 +164,8 @@ export interface ConsolidateMemoryOptions {
 }
 
 /**
- * A user message. Its real cap is per agent: at most half the agent's context window in
- * estimated tokens (see `messageSizeProblem`); this bound only keeps absurd inputs out.
+ * A user message. Its real cap is per agent: at most half the agent's context window in tokens
+ * as its endpoint counts them (see `messageSizeProblem`); this bound only keeps absurd inputs out.
  */
 export const UserTextSchema = z
   .string({ error: 'must be a string' })
@@ -244,6 +248,28 @@ function withoutPassword(key: string): string {
     return new URL(key).password ? redactUrl(key) : key;
   } catch {
     return key;
+  }
+}
+
+/** An `embedding_config` as {@link MemloomClient.setDefaultEmbeddingConfig} takes it: `embedding_dim` may be left out for a model memloom knows. */
+export type DefaultEmbeddingConfigInput = Omit<EmbeddingConfigInput, 'embedding_dim'> & { embedding_dim?: number };
+
+/**
+ * A default `embedding_config`, with the known dimension of its model when it gives none; a
+ * missing dimension memloom does not know is an issue at `embedding_config.embedding_dim` saying so.
+ */
+function parseEmbeddingDefault(config: DefaultEmbeddingConfigInput): EmbeddingConfig {
+  const given = config as Partial<DefaultEmbeddingConfigInput> | null;
+  const model = typeof given?.embedding_model === 'string' ? given.embedding_model : undefined;
+  const missingDim = given !== null && typeof given === 'object' && given.embedding_dim === undefined && model !== undefined;
+  const dim = missingDim ? knownEmbeddingDim(model) : undefined;
+  try {
+    return parseInput(EmbeddingConfigSchema, dim === undefined ? config : { ...config, embedding_dim: dim }, 'embedding_config', 'embedding_config');
+  } catch (error) {
+    const unknown = missingDim && dim === undefined ? embeddingConfigOf({ model }, null) : undefined;
+    if (!(error instanceof ValidationError) || unknown === undefined || !('issues' in unknown)) throw error;
+    const why = new Map(unknown.issues.map((i) => [i.path, i.message]));
+    throw new ValidationError(error.issues.map((i) => ({ path: i.path, message: why.get(i.path) ?? i.message })), error.subject);
   }
 }
 
@@ -384,8 +410,18 @@ export class MemloomClient {
     return value === undefined ? null : LlmConfigSchema.parse(value);
   }
 
-  async setDefaultEmbeddingConfig(config: EmbeddingConfigInput): Promise<EmbeddingConfig> {
-    const parsed = parseInput(EmbeddingConfigSchema, config, 'embedding_config', 'embedding_config');
+  /**
+   * The `embedding_config` new agents get when they bring none (persisted in Postgres). Its
+   * `embedding_dim` may be left out for a model memloom knows (`KNOWN_EMBEDDING_DIMS`: OpenAI's text-embedding models).
+   *
+   * @example
+   * ```ts
+   * await client.setDefaultEmbeddingConfig({ embedding_model: 'text-embedding-3-small', embedding_endpoint: 'http://localhost:4000' });
+   * await client.setDefaultEmbeddingConfig({ embedding_model: 'nomic-embed-text', embedding_dim: 768 });
+   * ```
+   */
+  async setDefaultEmbeddingConfig(config: DefaultEmbeddingConfigInput): Promise<EmbeddingConfig> {
+    const parsed = parseEmbeddingDefault(config);
     await this.#db(() => putSetting(this.db, SettingKey.DefaultEmbeddingConfig, parsed));
     return parsed;
   }
@@ -395,7 +431,11 @@ export class MemloomClient {
     return value === undefined ? null : EmbeddingConfigSchema.parse(value);
   }
 
-  /** Creates an agent. Without `llm_config`, the default set by {@link setDefaultLlmConfig} is copied in. */
+  /**
+   * Creates an agent. Without `llm_config`, the default set by {@link setDefaultLlmConfig} is
+   * copied in; without `embedding_config` or `embedding` (a model name), the default set by
+   * {@link setDefaultEmbeddingConfig}.
+   */
   async createAgent(input: CreateAgentInput, options: AgentWriteOptions = {}): Promise<AgentState> {
     const parsed = parseInput(CreateAgentSchema, input, 'agent');
     return this.#db(async () => {
@@ -413,8 +453,8 @@ export class MemloomClient {
       });
       if (tooLarge.length > 0) throw new ValidationError(tooLarge, 'agent');
       await this.#checkModelServed(llm, 'agent', options);
-      const embedding = parsed.embedding_config ?? (await this.getDefaultEmbeddingConfig()) ?? undefined;
-      const { include_base_tools, ...rest } = parsed;
+      const embedding = await this.#embeddingConfig(parsed, await this.getDefaultEmbeddingConfig(), 'agent');
+      const { include_base_tools, embedding: _model, ...rest } = parsed;
       const tools = [...new Set([...(include_base_tools ? BASE_TOOL_NAMES : []), ...parsed.tools])];
       return agents.insertAgent(this.db, {
         ...rest,
@@ -446,8 +486,11 @@ export class MemloomClient {
     const parsed = parseInput(UpdateAgentSchema, patch, 'agent update');
     return this.#db(async () => {
       const agent = await agents.requireAgent(this.db, ref);
-      const { llm_config: givenLlm, max_budget: _budget, budget_duration: _window, ...rest } = parsed;
+      const { llm_config: givenLlm, max_budget: _budget, budget_duration: _window, embedding: _model, ...rest } = parsed;
       const changes: agents.AgentPatch = { ...rest, ...budgetPatch(agent, parsed) };
+      if (parsed.embedding !== undefined) {
+        changes.embedding_config = await this.#embeddingConfig(parsed, agent.embedding_config ?? (await this.getDefaultEmbeddingConfig()), 'agent update');
+      }
       if (givenLlm) {
         const llm = await this.#resolveLlmConfig(givenLlm, options.defaultContextWindow ?? agent.llm_config.context_window, 'agent update');
         changes.llm_config = llm;
@@ -639,6 +682,26 @@ export class MemloomClient {
    * of its groups (a ValidationError at `llm_config.model` listing them) and a missing
    * `context_window` is the group's `max_input_tokens`; else `fallbackWindow`.
    */
+  /**
+   * The `embedding_config` of an agent input: its own, else the one `embedding` (a model name)
+   * stands for over `base`, else `base`. A ValidationError at `embedding` when memloom does not
+   * know the named model's dimension.
+   */
+  async #embeddingConfig(
+    input: { embedding?: string | undefined; embedding_config?: EmbeddingConfig | undefined },
+    base: EmbeddingConfig | null,
+    subject: string,
+  ): Promise<EmbeddingConfig | undefined> {
+    if (input.embedding_config !== undefined) return input.embedding_config;
+    if (input.embedding === undefined) return base ?? undefined;
+    const chosen = embeddingConfigOf({ model: input.embedding }, base);
+    if ('issues' in chosen) {
+      const issues = chosen.issues.map((i) => ({ path: 'embedding', message: `${i.message.replace(/^is required: /, '')}: give embedding_config with its embedding_dim instead` }));
+      throw new ValidationError(issues, subject);
+    }
+    return parseInput(EmbeddingConfigSchema, chosen.config, subject, 'embedding_config');
+  }
+
   async #resolveLlmConfig(llm: AgentLlmConfig, fallbackWindow: number | undefined, subject: string): Promise<LlmConfig> {
     const resolved = resolveAgentLlmConfig(llm, await this.#modelsConfig(), fallbackWindow);
     if ('issues' in resolved) throw new ValidationError(resolved.issues, subject);
@@ -717,7 +780,12 @@ export class MemloomClient {
     const content = parseInput(UserTextSchema, text, 'message', 'text');
     const opts = parseInput(UserMessageOptionsSchema, options, 'message options');
     const agent = await this.#db(() => agents.requireAgent(this.db, ref));
-    const tooLarge = messageSizeProblem(estimateTokens(content), agent.name, agent.llm_config.context_window);
+    // the size the endpoint would see: counted tokens times its reports for this agent's prompts; a
+    // huge text is counted only as far as the limit
+    const contextWindow = agent.llm_config.context_window;
+    const { ratio } = await this.#db(() => getTokenCalibration(this.db, agent.id, agent.llm_config.model));
+    const size = countTokensWithin(content, Math.floor(maxMessageTokens(contextWindow) / ratio));
+    const tooLarge = messageSizeProblem(Math.ceil(size.tokens * ratio), agent.name, contextWindow);
     if (tooLarge) throw new ValidationError([{ path: 'text', message: tooLarge }], 'message');
     // a resent message id is answered from its turn, whatever the budget says now
     const resent = opts.messageId !== undefined && (await this.#db(() => findTurn(this.db, opts.messageId!))) !== null;
@@ -730,7 +798,8 @@ export class MemloomClient {
           messageId,
           agentId: agent.id,
           text: content,
-          tokens: estimateMessageTokens({ content }),
+          // as estimateMessageTokens({ content }) counts, without counting the text again
+          tokens: MESSAGE_OVERHEAD_TOKENS + size.tokens,
           maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS,
         }),
       ),

@@ -3,9 +3,10 @@
  * (agent, turn, step, idx) and idempotent, so a retried or replayed activity never duplicates.
  * @module
  */
+import pg from 'pg';
 import { IdPrefix, newId } from '../domain/ids.ts';
 import type { MessageRole, StoredMessage, StoredToolCall, ToolStatus } from '../domain/stored-message.ts';
-import type { Queryable } from './pool.ts';
+import { withTransaction, type Queryable } from './pool.ts';
 
 interface MessageRow {
   id: string;
@@ -247,35 +248,160 @@ export async function listMessages(
 }
 
 export interface MessageSearch {
+  /** What to look for; absent or blank: the newest messages. */
   query?: string | undefined;
   roles?: MessageRole[] | undefined;
+  /** Results per page. */
   limit: number;
+  /** Which page of `limit` results, 0 first. @default 0 */
+  page?: number | undefined;
   startDate?: Date | undefined;
   endDate?: Date | undefined;
 }
 
+/** How a message matched the query: by its words (full text), or by a similar spelling or a substring. */
+export const RecallMatch = { FullText: 'full_text', Fuzzy: 'fuzzy' } as const;
+export type RecallMatch = (typeof RecallMatch)[keyof typeof RecallMatch];
+
+export interface MessageSearchHit {
+  message: StoredMessage;
+  /** Null when there was no query. */
+  match: RecallMatch | null;
+}
+
+export interface MessageSearchPage {
+  hits: MessageSearchHit[];
+  /** The next page has results too. */
+  hasMore: boolean;
+}
+
 /**
- * Recall search: full-text match first, substring match as a fallback; newest first. Messages of
- * consolidation turns are not the conversation and are never found.
+ * Filters of every recall search, $2 to $4 (the agent, $1, is the caller's): sequenced messages
+ * with text, in or out of context, of the given roles and dates; not the returns of
+ * conversation_search itself (a search would find its own earlier results), not those of
+ * consolidation turns.
  */
-export async function searchMessages(db: Queryable, agentId: string, s: MessageSearch): Promise<StoredMessage[]> {
-  const params = [agentId, s.roles && s.roles.length > 0 ? s.roles : null, s.startDate ?? null, s.endDate ?? null, s.limit];
-  const filters = `agent_id = $1 AND seq IS NOT NULL AND ($2::text[] IS NULL OR role = ANY($2))
-    AND ($3::timestamptz IS NULL OR created_at >= $3) AND ($4::timestamptz IS NULL OR created_at <= $4)
-    AND ${NOT_CONSOLIDATION}`;
-  if (!s.query) {
+const SEARCH_FILTERS = `seq IS NOT NULL AND content <> ''
+  AND ($2::text[] IS NULL OR role = ANY($2)) AND ($3::timestamptz IS NULL OR created_at >= $3)
+  AND ($4::timestamptz IS NULL OR created_at <= $4)
+  AND (tool_name IS NULL OR tool_name <> 'conversation_search') AND ${NOT_CONSOLIDATION}`;
+
+/** The expression of the messages' full-text index (migration 012), matching tsquery `q`. */
+const fullTextMatch = (q: string): string => `to_tsvector('english', coalesce(content, '')) @@ websearch_to_tsquery('english', ${q})`;
+
+/** Query text in websearch syntax ("a phrase", -word, or): taken as written, with no fuzzy matches. */
+const WEBSEARCH_SYNTAX = /"|(^|\s)-\S|\bor\b/i;
+
+/**
+ * The word similarity a fuzzy match needs, for a query of `n` trigrams: all but 4 of them shared
+ * (one typo changes up to 3, a transposition 4), between 0.3 and 0.7. "Jonh" ~ "John" is 0.4,
+ * "Lisbn" ~ "Lisbon" 0.67; a long word needs more in common, which keeps the candidates few.
+ */
+const FUZZY_THRESHOLD = `greatest(0.3, least(0.7, (n - 4)::float8 / greatest(n, 1))) - 0.001`;
+/** Shorter queries have no trigram to look up. */
+const FUZZY_MIN_CHARS = 3;
+
+let noTrigramWarned = false;
+
+/**
+ * Recall search, best match first, a page at a time. Full text first: messages with any of the
+ * query's words, those with all of them before the others, then by `ts_rank_cd`, then newest.
+ * When those do not fill the page, fuzzy matches follow for names and typos: pg_trgm's word
+ * similarity with accents folded ("Jonh" finds "John", "Bjorn" finds "Bjørn") or a substring,
+ * most similar first; without pg_trgm, the substring only. A query in websearch syntax ("a
+ * phrase", -word, or) is taken as written, without fuzzy matches. Without a query, the newest
+ * messages. Finds messages out of context; never those of consolidation turns.
+ *
+ * The fuzzy step sets its similarity threshold for the transaction: given the pool, the search
+ * runs in a transaction of its own; given a client, run it inside one.
+ */
+export async function searchMessages(db: Queryable, agentId: string, s: MessageSearch): Promise<MessageSearchPage> {
+  if (db instanceof pg.Pool) return withTransaction(db, (client) => searchMessages(client, agentId, s));
+  const filters = [agentId, s.roles && s.roles.length > 0 ? s.roles : null, s.startDate ?? null, s.endDate ?? null];
+  const offset = (s.page ?? 0) * s.limit;
+  // one more than a page: whether another page exists
+  const want = s.limit + 1;
+  const toPage = (hits: MessageSearchHit[]): MessageSearchPage => ({ hits: hits.slice(0, s.limit), hasMore: hits.length > s.limit });
+  const query = s.query?.trim();
+  if (!query) {
+    // the agent as a range, not an equality: ordered by (agent_id, seq), the only index that
+    // serves it is the agent's; with an equality the planner may walk every agent's messages
+    // backwards through messages_seq_key, far too many when this agent has been quiet
     const { rows } = await db.query<MessageRow>(
-      `SELECT ${COLUMNS} FROM messages WHERE ${filters} ORDER BY seq DESC LIMIT $5`,
-      params,
+      `SELECT ${COLUMNS} FROM messages WHERE agent_id >= $1 AND agent_id <= $1 AND ${SEARCH_FILTERS}
+       ORDER BY agent_id, seq DESC OFFSET $5 LIMIT $6`,
+      [...filters, offset, want],
     );
-    return rows.map(toStored);
+    return toPage(rows.map((r) => ({ message: toStored(r), match: null })));
   }
+  const asWritten = WEBSEARCH_SYNTAX.test(query);
+  const anyWord = asWritten ? query : query.split(/\s+/).join(' or ');
   const { rows } = await db.query<MessageRow>(
-    `SELECT ${COLUMNS} FROM messages
-     WHERE ${filters} AND (to_tsvector('english', coalesce(content, '')) @@ websearch_to_tsquery('english', $6)
-                           OR content ILIKE '%' || $7 || '%')
-     ORDER BY seq DESC LIMIT $5`,
-    [...params, s.query, s.query.replace(/[\\%_]/g, (c) => `\\${c}`)],
+    `SELECT ${COLUMNS} FROM messages,
+       LATERAL (SELECT tsv @@ websearch_to_tsquery('english', $5) AS all_words,
+                       ts_rank_cd(tsv, websearch_to_tsquery('english', $6), 1) AS rank
+                -- the document parsed once a row (OFFSET 0 keeps the planner from inlining it twice)
+                FROM (SELECT to_tsvector('english', coalesce(content, '')) AS tsv OFFSET 0) AS doc) AS r
+     WHERE agent_id = $1 AND ${SEARCH_FILTERS} AND ${fullTextMatch('$6')}
+     ORDER BY r.all_words DESC, r.rank DESC, seq DESC OFFSET $7 LIMIT $8`,
+    [...filters, query, anyWord, offset, want],
   );
-  return rows.map(toStored);
+  const hits: MessageSearchHit[] = rows.map((r) => ({ message: toStored(r), match: RecallMatch.FullText }));
+  if (hits.length === want || asWritten || [...query].length < FUZZY_MIN_CHARS) return toPage(hits);
+  // the fuzzy matches come after every full-text match (few, since they did not fill this page),
+  // so this page's share of them starts where the full-text ones ran out
+  const fullTextIds = offset === 0 ? hits.map((h) => h.message.id) : await allFullTextIds(db, filters, anyWord);
+  const fuzzy = await fuzzyMatches(db, filters, query, fullTextIds, Math.max(0, offset - fullTextIds.length), want - hits.length);
+  return toPage([...hits, ...fuzzy]);
+}
+
+async function allFullTextIds(db: Queryable, filters: unknown[], anyWord: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM messages WHERE agent_id = $1 AND ${SEARCH_FILTERS} AND ${fullTextMatch('$5')}`,
+    [...filters, anyWord],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** The fuzzy tier of {@link searchMessages}: messages similar to `query`, except `exclude`. */
+async function fuzzyMatches(
+  db: Queryable,
+  filters: unknown[],
+  query: string,
+  exclude: string[],
+  offset: number,
+  limit: number,
+): Promise<MessageSearchHit[]> {
+  const { rows: probe } = await db.query<{ trigrams: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') AS trigrams`,
+  );
+  const substring = `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const folded = 'memloom_fold_accents(content)';
+  let sql: string;
+  let params: unknown[];
+  if (probe[0]?.trigrams) {
+    await db.query(
+      `SELECT set_config('pg_trgm.word_similarity_threshold', (${FUZZY_THRESHOLD})::text, true)
+       FROM (SELECT cardinality(show_trgm(memloom_fold_accents($1))) AS n) AS query`,
+      [query],
+    );
+    // the similarity computed once a row (OFFSET 0 keeps the planner from inlining it twice)
+    sql = `SELECT ${COLUMNS} FROM messages,
+             LATERAL (SELECT word_similarity(memloom_fold_accents($6), ${folded}) AS score OFFSET 0) AS fuzzy
+           WHERE agent_id = $1 AND ${SEARCH_FILTERS} AND NOT (id = ANY($5))
+             AND (${folded} %> memloom_fold_accents($6) OR ${folded} ILIKE memloom_fold_accents($7))
+           ORDER BY fuzzy.score DESC, seq DESC OFFSET $8 LIMIT $9`;
+    params = [...filters, exclude, query, substring, offset, limit];
+  } else {
+    if (!noTrigramWarned) {
+      noTrigramWarned = true;
+      process.emitWarning('pg_trgm is not installed: conversation_search matches names and typos by substring only', { code: 'MEMLOOM_NO_PG_TRGM' });
+    }
+    sql = `SELECT ${COLUMNS} FROM messages
+           WHERE agent_id = $1 AND ${SEARCH_FILTERS} AND NOT (id = ANY($5)) AND ${folded} ILIKE memloom_fold_accents($6)
+           ORDER BY seq DESC OFFSET $7 LIMIT $8`;
+    params = [...filters, exclude, substring, offset, limit];
+  }
+  const { rows } = await db.query<MessageRow>(sql, params);
+  return rows.map((r) => ({ message: toStored(r), match: RecallMatch.Fuzzy }));
 }

@@ -1,8 +1,9 @@
 /**
- * Embedded PostgreSQL for the dev stack: PGlite (with pgvector) persisted under MEMLOOM_HOME,
- * served over the Postgres wire protocol by pglite-socket, so `pg` and any Postgres client can
- * use it. PGlite is a single session: the socket server multiplexes connections onto it and
- * runs one transaction at a time; memloom's own pool uses one connection.
+ * Embedded PostgreSQL for the dev stack: PGlite (with pgvector, and pg_trgm, btree_gin and
+ * unaccent for recall search) persisted under MEMLOOM_HOME, served over the Postgres wire
+ * protocol by pglite-socket, so `pg` and any Postgres client can use it. PGlite is a single
+ * session: the socket server multiplexes connections onto it and runs one transaction at a time;
+ * memloom's own pool uses one connection.
  *
  * PGlite does not lock its data folder, and two processes writing one folder lose data, so
  * {@link startEmbeddedPostgres} takes a lock file first.
@@ -11,6 +12,9 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { btree_gin } from '@electric-sql/pglite/contrib/btree_gin';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { unaccent } from '@electric-sql/pglite/contrib/unaccent';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { processAlive } from './process-alive.ts';
@@ -64,7 +68,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const unlock = lockDataDir(options.dataDir);
   let db: PGlite | undefined;
   try {
-    db = await PGlite.create(options.dataDir, { extensions: { vector } });
+    // the contrib extensions recall search uses (migration 012 creates them): PGlite loads an
+    // extension's files only when it is named here
+    db = await PGlite.create(options.dataDir, { extensions: { vector, pg_trgm, btree_gin, unaccent } });
     await db.exec('CREATE EXTENSION IF NOT EXISTS vector');
     const host = options.host ?? '127.0.0.1';
     const server = new PGLiteSocketServer({ db, host, port: options.port, maxConnections: options.maxConnections ?? 16 });

@@ -3,10 +3,12 @@
  * proxy) in tests and in the demo. Serves chat completions (JSON and SSE), `/models` and
  * `/embeddings`, with and without the `/v1` prefix, as LiteLLM does.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { z } from 'zod';
+import { chatRequestTokens, countTokens, encodingForModel } from '../llm/token-count.ts';
+import { scriptedEmbedding } from './scripted-embeddings.ts';
 import {
   completionChunks,
   cutChunks,
@@ -20,6 +22,7 @@ import type {
   RecordedRequest,
   Responder,
   ScriptedModelServer,
+  ScriptedErrorStep,
   ScriptedModelServerOptions,
   ScriptedStep,
 } from './scripted-model-types.ts';
@@ -73,22 +76,6 @@ function lastUserText(messages: ChatRequest['messages']): string {
 const echoResponder: Responder = (request) => ({ kind: 'reply', content: `OK: ${lastUserText(request.messages)}` });
 
 const estimateTokens = (chars: number): number => Math.ceil(chars / 4);
-
-/**
- * A deterministic unit-length vector for `text`: 32-bit words of `sha256(text, block)` mapped to
- * [-1, 1), then normalized.
- */
-function embed(text: string, dimension: number): number[] {
-  const raw: number[] = [];
-  for (let block = 0; raw.length < dimension; block++) {
-    const digest = createHash('sha256').update(`${block}\u0000${text}`).digest();
-    for (let offset = 0; offset < digest.length && raw.length < dimension; offset += 4) {
-      raw.push((digest.readUInt32LE(offset) / 2 ** 32) * 2 - 1);
-    }
-  }
-  const norm = Math.sqrt(raw.reduce((sum, value) => sum + value * value, 0)) || 1;
-  return raw.map((value) => value / norm);
-}
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.destroyed || res.headersSent) return;
@@ -163,7 +150,7 @@ function completionIdentity(request: ChatRequest): CompletionIdentity {
   return { id: `chatcmpl-${randomBytes(12).toString('hex')}`, created: Math.floor(Date.now() / 1000), model: request.model };
 }
 
-/** Fills in the defaults of a reply step: tool call ids, `null` content, finish reason, usage estimates. */
+/** Fills in the defaults of a reply step: tool call ids, `null` content, finish reason, usage counts. */
 function resolveReply(step: ReplyStep, request: ChatRequest, nextToolCallId: () => string): CompletionReply {
   const toolCalls = (step.toolCalls ?? []).map((call) => ({
     id: call.id ?? nextToolCallId(),
@@ -171,17 +158,29 @@ function resolveReply(step: ReplyStep, request: ChatRequest, nextToolCallId: () 
     arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments),
   }));
   const content = step.content ?? (toolCalls.length > 0 ? null : '');
-  const completionChars = (content ?? '').length + toolCalls.reduce((sum, call) => sum + call.arguments.length, 0);
-  const promptTokens = step.usage?.prompt_tokens ?? estimateTokens(JSON.stringify(request.messages).length);
-  const completionTokens = step.usage?.completion_tokens ?? Math.max(1, estimateTokens(completionChars));
   return {
     ...completionIdentity(request),
     content,
     reasoning: step.reasoning,
     toolCalls,
     finishReason: step.finishReason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop'),
-    usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+    usage: step.usage === null ? null : replyUsage(step.usage, request, content, toolCalls),
   };
+}
+
+/** The usage a reply reports: the step's numbers, else counts with the tokenizer of the request's model. */
+function replyUsage(
+  given: { prompt_tokens?: number; completion_tokens?: number } | undefined,
+  request: ChatRequest,
+  content: string | null,
+  toolCalls: ReadonlyArray<{ name: string; arguments: string }>,
+): NonNullable<CompletionReply['usage']> {
+  const encoding = encodingForModel(request.model);
+  const promptTokens = given?.prompt_tokens ?? chatRequestTokens(request, encoding);
+  const completionTokens =
+    given?.completion_tokens ??
+    Math.max(1, toolCalls.reduce((sum, call) => sum + countTokens(call.name, encoding) + countTokens(call.arguments, encoding), countTokens(content ?? '', encoding)));
+  return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
 }
 
 /** What a reply step adds as a LiteLLM proxy would: its headers, and its cost in the usage. */
@@ -200,7 +199,7 @@ function sendReply(res: ServerResponse, request: ChatRequest, reply: CompletionR
     const { id, created, model, usage } = reply;
     const choices = [{ index: 0, message, finish_reason: reply.finishReason, logprobs: null }];
     const headers = extras.cost === undefined ? extras.headers : { ...extras.headers, 'x-litellm-response-cost': String(extras.cost) };
-    return sendJson(res, 200, { id, object: 'chat.completion', created, model, choices, usage: costed(usage) }, headers);
+    return sendJson(res, 200, { id, object: 'chat.completion', created, model, choices, ...(usage !== null && { usage: costed(usage) }) }, headers);
   }
   const streamOptions = request['stream_options'] as { include_usage?: unknown } | undefined;
   // writeHead (in startEventStream) merges these in
@@ -239,16 +238,19 @@ function sendStall(res: ServerResponse, request: ChatRequest, step: Extract<Scri
   for (const chunk of cutChunks(completionIdentity(request), content, step.afterChunks ?? 1)) writeEvent(res, chunk);
 }
 
+function sendErrorStep(res: ServerResponse, step: ScriptedErrorStep): void {
+  const headers: Record<string, string> = { ...step.headers };
+  if (step.retryAfter !== undefined) headers['Retry-After'] = String(step.retryAfter);
+  if (step.retryAfterMs !== undefined) headers['retry-after-ms'] = String(step.retryAfterMs);
+  sendError(res, step.status, step, headers);
+}
+
 function sendStep(res: ServerResponse, request: ChatRequest, step: ScriptedStep, nextToolCallId: () => string): void {
   switch (step.kind) {
     case 'reply':
       return sendReply(res, request, resolveReply(step, request, nextToolCallId), { headers: step.headers ?? {}, cost: step.cost });
-    case 'error': {
-      const headers: Record<string, string> = { ...step.headers };
-      if (step.retryAfter !== undefined) headers['Retry-After'] = String(step.retryAfter);
-      if (step.retryAfterMs !== undefined) headers['retry-after-ms'] = String(step.retryAfterMs);
-      return sendError(res, step.status, step, headers);
-    }
+    case 'error':
+      return sendErrorStep(res, step);
     case 'context_overflow':
       return sendError(res, 400, { message: CONTEXT_OVERFLOW_MESSAGE, type: 'invalid_request_error' });
     case 'cut_stream':
@@ -264,7 +266,7 @@ function sendEmbeddings(res: ServerResponse, body: unknown, defaultDimension: nu
   const { input, dimensions = defaultDimension, encoding_format: format = 'float' } = parsed.data;
   const texts = typeof input === 'string' ? [input] : input;
   const data = texts.map((text, index) => {
-    const vector = embed(text, dimensions);
+    const vector = scriptedEmbedding(text, dimensions);
     // The openai SDK asks for base64 (little-endian float32) unless the caller picks a format.
     const embedding = format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
     return { object: 'embedding', index, embedding };
@@ -306,6 +308,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
   } satisfies ScriptedModelServerOptions;
   const createdAt = Math.floor(Date.now() / 1000);
   const queue: ScriptedStep[] = [];
+  const embeddingErrors: ScriptedErrorStep[] = [];
   const requests: RecordedRequest[] = [];
   let chats: ChatRequest[] = [];
   let responderOverride: Responder | undefined;
@@ -349,7 +352,12 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
       return sendError(res, 404, { message: `Not found: ${method} ${path}`, type: 'not_found_error' });
     }
     if (!body.ok) return sendError(res, 400, { message: 'Request body is not valid JSON', type: 'invalid_request_error' });
-    if (route === 'POST /embeddings') return sendEmbeddings(res, body.value, config.embeddingDim);
+    if (route === 'POST /embeddings') {
+      const failure = embeddingErrors.shift();
+      if (failure && (await waitUnlessClosed(failure.delayMs ?? 0, res))) return sendErrorStep(res, failure);
+      if (failure) return;
+      return sendEmbeddings(res, body.value, config.embeddingDim);
+    }
     const parsed = chatRequestSchema.safeParse(body.value);
     if (!parsed.success) {
       return sendError(res, 400, { message: `Invalid chat request: ${describeIssues(parsed.error)}`, type: 'invalid_request_error' });
@@ -391,6 +399,9 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     enqueue(...steps) {
       queue.push(...steps);
     },
+    failEmbeddings(...errors) {
+      embeddingErrors.push(...errors);
+    },
     setResponder(responder) {
       responderOverride = responder;
     },
@@ -411,6 +422,7 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
     },
     reset() {
       queue.length = 0;
+      embeddingErrors.length = 0;
       requests.length = 0;
       chats = [];
       responderOverride = undefined;

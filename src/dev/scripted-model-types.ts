@@ -25,8 +25,12 @@ export type ScriptedStep =
       toolCalls?: ScriptedToolCall[];
       /** @default 'tool_calls' when there are tool calls, else 'stop' */
       finishReason?: 'stop' | 'tool_calls' | 'length';
-      /** @default estimated from characters / 4 */
-      usage?: { prompt_tokens?: number; completion_tokens?: number };
+      /**
+       * @default counted with the tokenizer of the request's model (`src/llm/token-count.ts`), the
+       * prompt with OpenAI's chat framing. `null`: the answer carries no usage at all, as from a
+       * server that ignores `stream_options.include_usage`.
+       */
+      usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
       /**
        * Response headers, sent on streaming and non-streaming answers alike, e.g. LiteLLM's
        * `x-litellm-model-id` or `x-litellm-attempted-fallbacks` to act as a proxy. @default none
@@ -92,6 +96,9 @@ export type ScriptedStep =
       delayMs?: number;
     };
 
+/** An `error` step: an HTTP error in OpenAI's (and LiteLLM's) error shape. */
+export type ScriptedErrorStep = Extract<ScriptedStep, { kind: 'error' }>;
+
 /** The body of a chat completion request, as the server received it. */
 export interface ChatRequest {
   model: string;
@@ -146,6 +153,8 @@ export interface ScriptedModelServer {
   readonly port: number;
   /** Queue steps (FIFO); each is consumed by one chat completion request before the responder is asked. */
   enqueue(...steps: ScriptedStep[]): void;
+  /** Queue errors (FIFO) for embeddings requests: each answers one `/embeddings` request instead of its vectors. */
+  failEmbeddings(...errors: ScriptedErrorStep[]): void;
   /** Override the responder given in the options; `undefined` restores it. */
   setResponder(responder: Responder | undefined): void;
   /** Every request received (chat, models, embeddings, unknown routes, rejected ones). */
@@ -157,7 +166,7 @@ export interface ScriptedModelServer {
    * `timeoutMs` (@default 5000) or when the server closes.
    */
   waitForChatRequests(count: number, timeoutMs?: number): Promise<void>;
-  /** Clears the queue, the responder override and the recorded requests. */
+  /** Clears the queues (chat steps and embeddings errors), the responder override and the recorded requests. */
   reset(): void;
   /** Stops listening and destroys open sockets, so an in-flight delayed response does not hold it up. */
   close(): Promise<void>;

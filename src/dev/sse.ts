@@ -14,7 +14,8 @@ export interface CompletionReply {
   reasoning: string | undefined;
   toolCalls: Array<{ id: string; name: string; arguments: string }>;
   finishReason: 'stop' | 'tool_calls' | 'length';
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  /** `null`: the answer reports no usage. */
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
 }
 
 /** The fields every chunk of one completion repeats. */
@@ -43,7 +44,8 @@ function chunk(identity: CompletionIdentity, delta: Delta, finishReason: string 
 
 /**
  * The chunks OpenAI streams for `reply`: role, reasoning pieces, content pieces, each tool call
- * (header, then argument pieces), the `finish_reason`, then usage when `includeUsage`.
+ * (header, then argument pieces), the `finish_reason`, then usage when `includeUsage` (and the
+ * reply has usage).
  */
 export function completionChunks(reply: CompletionReply, includeUsage: boolean): Array<Record<string, unknown>> {
   const chunks = [chunk(reply, { role: 'assistant', content: '' })];
@@ -62,7 +64,7 @@ export function completionChunks(reply: CompletionReply, includeUsage: boolean):
     }
   });
   chunks.push(chunk(reply, {}, reply.finishReason));
-  if (includeUsage) {
+  if (includeUsage && reply.usage !== null) {
     chunks.push({ ...chunk(reply, {}), choices: [], usage: reply.usage });
   }
   return chunks;

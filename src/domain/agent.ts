@@ -152,6 +152,15 @@ export function resolveAgentLlmConfig(
   return { issues: parsed.error.issues.map((i) => ({ path: ['llm_config', ...i.path.map(String)].join('.'), message: `${i.message}${from}` })) };
 }
 
+/** `embedding`: an embedding model's name (`text-embedding-3-small`), as Letta's CreateAgent takes it. */
+const EmbeddingModelSchema = EmbeddingConfigSchema.shape.embedding_model;
+
+function oneEmbedding(a: { embedding?: string | undefined; embedding_config?: unknown }, ctx: z.RefinementCtx): void {
+  if (a.embedding !== undefined && a.embedding_config !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['embedding'], message: 'give embedding (a model name) or embedding_config, not both' });
+  }
+}
+
 const NEEDS_BUDGET = 'needs a max_budget: the duration is the window a max_budget counts spend in';
 
 export const CreateAgentSchema = z
@@ -162,6 +171,8 @@ export const CreateAgentSchema = z
     memory_blocks: z.array(CreateBlockSchema).max(100, 'must have at most 100 blocks').default([]),
     llm_config: AgentLlmConfigSchema.optional(),
     embedding_config: EmbeddingConfigSchema.optional(),
+    /** An embedding model by name, instead of a whole `embedding_config` (`embeddingConfigOf` in llm-config.ts). */
+    embedding: EmbeddingModelSchema.optional(),
     tools: z.array(ToolNameSchema).default([]),
     /** Attach memloom's built-in memory tools. @default true */
     include_base_tools: z.boolean().default(true),
@@ -173,6 +184,7 @@ export const CreateAgentSchema = z
   })
   .superRefine((a, ctx) => {
     uniqueLabels(a.memory_blocks, ctx);
+    oneEmbedding(a, ctx);
     if (a.budget_duration != null && a.max_budget == null) ctx.addIssue({ code: 'custom', path: ['budget_duration'], message: NEEDS_BUDGET });
   });
 export type CreateAgentInput = z.input<typeof CreateAgentSchema>;
@@ -185,6 +197,8 @@ export const UpdateAgentSchema = z
     description: DescriptionSchema.optional(),
     llm_config: AgentLlmConfigSchema.optional(),
     embedding_config: EmbeddingConfigSchema.optional(),
+    /** Another embedding model by name; the endpoint stays (`embeddingConfigOf` in llm-config.ts). */
+    embedding: EmbeddingModelSchema.optional(),
     tools: z.array(ToolNameSchema).optional(),
     tags: TagsSchema.optional(),
     /** A new budget in US dollars; null removes the budget (and its duration). */
@@ -194,6 +208,7 @@ export const UpdateAgentSchema = z
   })
   .strict()
   .superRefine((a, ctx) => {
+    oneEmbedding(a, ctx);
     if (a.max_budget === null && a.budget_duration != null) {
       ctx.addIssue({ code: 'custom', path: ['budget_duration'], message: `${NEEDS_BUDGET}, and max_budget: null removes the budget` });
     }

@@ -6,10 +6,9 @@
 import { z } from 'zod';
 import type { Block } from '../domain/agent.ts';
 import { lockBlock, writeBlock } from '../db/agent-store.ts';
-import { searchMessages } from '../db/message-store.ts';
+import { searchMessages, type RecallMatch } from '../db/message-store.ts';
 import { insertPassage, searchPassages } from '../db/passage-store.ts';
 import type { Queryable } from '../db/pool.ts';
-import { toLettaMessages } from '../domain/letta-message.ts';
 import { charLength, storableText } from '../domain/validation.ts';
 import { ToolError, toParametersSchema, type ToolParameters } from './define-tool.ts';
 
@@ -162,28 +161,84 @@ export const archivalMemorySearch = memoryTool({
   },
 });
 
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * Letta's date arguments: `YYYY-MM-DD` (a start from 00:00 of that day, an end through its last
+ * millisecond) or an ISO 8601 date-time (`YYYY-MM-DDTHH:MM`, seconds and offset optional; UTC
+ * without an offset). Both ends are inclusive.
+ */
+function recallDate(edge: 'start' | 'end') {
+  return z.string().transform((text, ctx) => {
+    const day = DATE_ONLY.test(text) ? text : null;
+    const time = day ? null : DATE_TIME.exec(text);
+    const iso = day
+      ? `${day}T${edge === 'start' ? '00:00:00.000' : '23:59:59.999'}Z`
+      : time && `${time[1]}T${time[2]}${(time[3] ?? 'Z').replace(/^([+-]\d{2})(\d{2})$/, '$1:$2')}`;
+    const date = iso ? new Date(iso) : null;
+    // Date rolls 2024-02-30 over to March: a real date reads back as written
+    if (!date || Number.isNaN(date.getTime()) || (day !== null && !date.toISOString().startsWith(day))) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM (ISO 8601)` });
+      return z.NEVER;
+    }
+    return date;
+  });
+}
+
+interface RecallResult {
+  timestamp: string;
+  role: string;
+  content: string;
+  /** The tool whose return this is. */
+  tool_name?: string;
+  /** How it matched the query: `full_text` (its words) or `fuzzy` (a similar spelling or a substring). */
+  match?: RecallMatch;
+}
+
+/** What the model reads first: which results these are, and whether to ask for the next page. */
+function pageSummary(page: number, limit: number, count: number, hasMore: boolean): string {
+  if (count === 0) return page === 0 ? 'No results found.' : `No results on page ${page}.`;
+  const first = page * limit + 1;
+  const next = hasMore ? `There are more: call again with page ${page + 1}.` : 'No more results.';
+  return `Showing results ${first}-${first + count - 1} (page ${page}). ${next}`;
+}
+
 export const conversationSearch = memoryTool({
   name: 'conversation_search',
-  description: 'Search earlier messages of this conversation (recall memory), newest first.',
+  description:
+    'Search prior conversation history, including messages no longer in your context. Best matches first: ' +
+    'messages with the words of the query, then similar spellings (names, typos). Without a query, the ' +
+    'newest messages. Results come a page at a time; when there are more, call again with the next page.',
   parameters: z.object({
-    query: storableText().optional().describe('Text to look for; omit to list recent messages.'),
-    roles: z.array(z.enum(['assistant', 'user', 'tool'])).optional(),
-    limit: z.number().int().min(1).max(100).default(5),
-    start_date: z.string().datetime({ offset: true }).optional(),
-    end_date: z.string().datetime({ offset: true }).optional(),
+    query: storableText().max(1000).optional().describe('What to look for. Omit to list messages by the other filters, newest first.'),
+    roles: z.array(z.enum(['assistant', 'user', 'tool'])).optional().describe('Only messages of these roles.'),
+    limit: z.number().int().min(1).max(100).default(5).describe('Results per page.'),
+    start_date: recallDate('start')
+      .optional()
+      .describe('Only messages from this date on (inclusive): "YYYY-MM-DD" (from 00:00) or "YYYY-MM-DDTHH:MM".'),
+    end_date: recallDate('end')
+      .optional()
+      .describe('Only messages up to this date (inclusive): "YYYY-MM-DD" (the whole day) or "YYYY-MM-DDTHH:MM".'),
+    page: z.number().int().min(0).max(10_000).default(0).describe('Page of results, 0 first.'),
   }),
   async execute(args, ctx) {
-    const rows = await searchMessages(ctx.tx, ctx.agentId, {
+    const { hits, hasMore } = await searchMessages(ctx.tx, ctx.agentId, {
       query: args.query,
       roles: args.roles,
       limit: args.limit,
-      startDate: args.start_date ? new Date(args.start_date) : undefined,
-      endDate: args.end_date ? new Date(args.end_date) : undefined,
+      page: args.page,
+      startDate: args.start_date,
+      endDate: args.end_date,
     });
-    return rows.flatMap(toLettaMessages).flatMap((m) => {
-      const text = 'content' in m ? m.content : 'tool_return' in m ? m.tool_return : null;
-      return text ? [{ timestamp: m.date, role: m.message_type.replace(/_message$/, ''), content: text }] : [];
-    });
+    const results = hits.map(({ message: m, match }): RecallResult => ({
+      timestamp: m.createdAt.toISOString(),
+      role: m.role,
+      content: m.content ?? '',
+      ...(m.role === 'tool' && m.toolName ? { tool_name: m.toolName } : {}),
+      ...(match ? { match } : {}),
+    }));
+    return { message: pageSummary(args.page, args.limit, results.length, hasMore), results, page: args.page, has_more: hasMore };
   },
 });
 

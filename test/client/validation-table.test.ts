@@ -134,7 +134,7 @@ const CASES: Case[] = [
     '100,000 characters to an 8,192-token agent',
     call('userMessage', 'narrow', 'x'.repeat(100_000)),
     'text',
-    /message is about 25000 tokens; agent narrow's context window is 8192 tokens, so a message may have at most 4096/,
+    /message is about 12500 tokens; agent narrow's context window is 8192 tokens, so a message may have at most 4096/,
   ],
   ['userMessage', 'negative maxSteps', call('userMessage', 'narrow', 'hi', { maxSteps: -1 }), 'maxSteps'],
   ['userMessage', 'NaN maxSteps', call('userMessage', 'narrow', 'hi', { maxSteps: Number.NaN }), 'maxSteps'],
@@ -277,7 +277,8 @@ describe('sizes count characters, and lists are newest first', () => {
   test('the caps are exact: a block limit of half the window is accepted, a message one token over half is not', async () => {
     const block = await client.updateBlock('narrow', 'human', { limit: 16_384 });
     assert.equal(block.limit, 16_384);
-    const tooBig = await client.userMessage('narrow', 'x'.repeat(4097 * 4)).catch((e: unknown) => e);
+    // o200k_base has a token for every 8 x's: 4097 tokens
+    const tooBig = await client.userMessage('narrow', 'x'.repeat(4097 * 8)).catch((e: unknown) => e);
     assert.ok(tooBig instanceof ValidationError, String(tooBig));
     assert.match(tooBig.message, /about 4097 tokens.*at most 4096/);
   });

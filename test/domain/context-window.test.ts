@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { messageBudget, selectContext, type ContextCandidate } from '../../src/domain/context-window.ts';
+import { calibrationSample, messageBudget, nextCalibration, selectContext, TOKEN_CALIBRATION, type ContextCandidate } from '../../src/domain/context-window.ts';
 
 let n = 0;
 const user = (tokens = 10): ContextCandidate => ({ id: `u${++n}`, role: 'user', toolCalls: null, toolCallId: null, tokens });
@@ -54,4 +54,31 @@ test('the budget reserves the system prompt, tool schemas and the reply', () => 
   assert.equal(messageBudget({ contextWindow: 8192, systemTokens: 1000, toolTokens: 500 }), 8192 - 1000 - 500 - 1024);
   assert.equal(messageBudget({ contextWindow: 8192, systemTokens: 1000, toolTokens: 500, maxOutputTokens: 200 }), 6492);
   assert.equal(messageBudget({ contextWindow: 1000, systemTokens: 5000, toolTokens: 0 }), 0);
+});
+
+test('a calibrated budget: the window the endpoint counts, in counted tokens', () => {
+  // the endpoint counts 1.5 tokens for each counted one: 7168 of its tokens are 4778 counted
+  assert.equal(messageBudget({ contextWindow: 8192, systemTokens: 1000, toolTokens: 500, calibration: 1.5 }), 4778 - 1000 - 500);
+  assert.equal(messageBudget({ contextWindow: 8192, systemTokens: 1000, toolTokens: 500, calibration: 0.5 }), 14336 - 1500);
+  assert.equal(messageBudget({ contextWindow: 8192, systemTokens: 1000, toolTokens: 500, calibration: 1 }), messageBudget({ contextWindow: 8192, systemTokens: 1000, toolTokens: 500 }));
+});
+
+test('calibration: a moving average of reported per counted tokens, within bounds', () => {
+  assert.equal(calibrationSample(1000, 1500), 1.5);
+  // reports far off are taken as the bound, not believed
+  assert.equal(calibrationSample(1000, 10_000), TOKEN_CALIBRATION.max);
+  assert.equal(calibrationSample(1000, 100), TOKEN_CALIBRATION.min);
+  // no usage, or zeros, teach nothing
+  assert.equal(calibrationSample(1000, null), null);
+  assert.equal(calibrationSample(1000, undefined), null);
+  assert.equal(calibrationSample(1000, 0), null);
+  assert.equal(calibrationSample(0, 1000), null);
+
+  // the first report is taken whole; later ones move the average by 30 %
+  assert.equal(nextCalibration(null, 1.5), 1.5);
+  let ratio = 1;
+  const seen: number[] = [];
+  for (let call = 0; call < 10; call++) seen.push((ratio = nextCalibration(ratio, 1.5)));
+  assert.ok(seen.every((r, i) => r > (seen[i - 1] ?? 1) && r < 1.5), 'rises steadily toward 1.5');
+  assert.ok(Math.abs(seen[2]! - 1.5) < 0.2 && Math.abs(seen[9]! - 1.5) < 0.02);
 });
