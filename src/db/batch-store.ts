@@ -5,20 +5,13 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { BatchCounts, BatchItemStatus, BatchJobDefinition, BatchJobKind, BatchJobStatus, BatchPipeline, BatchSelector } from '../domain/batch.ts';
+import type { BatchCounts, BatchItemStatus, BatchJobDefinition, BatchJobKind, BatchJobStatus, BatchSelector } from '../domain/batch.ts';
 import type { Queryable } from './pool.ts';
 
-export interface BatchJobRecord {
+/** A stored job: its definition, its ids and its state. */
+export interface BatchJobRecord extends BatchJobDefinition {
   batchId: string;
   workflowId: string;
-  kind: BatchJobKind;
-  /** The message of a prompt job; null for a pipeline job. */
-  prompt: string | null;
-  /** The pipeline of a pipeline job, and its input (without the agent); null for a prompt job. */
-  pipeline: BatchPipeline | null;
-  selector: BatchSelector;
-  concurrency: number;
-  maxSteps: number;
   status: BatchJobStatus;
   createdAt: Date;
   finishedAt: Date | null;

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BatchDetails } from '../../src/client/batches.ts';
 import type { ChatRequest } from '../../src/dev/scripted-model-server.ts';
 import { parsed, runCli } from '../helpers/cli.ts';
+import { until } from '../helpers/poll.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
 const stack = await startTestStack();
@@ -40,16 +41,6 @@ async function createAgents(prefix: string, n: number): Promise<string[]> {
   return names;
 }
 
-/** Polls `get` until `done` holds; fails after `timeoutMs`. */
-async function until<T>(what: string, get: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await get();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await sleep(200);
-  }
-}
 
 test('batch run --wait: the counts on stderr as they change, then the job on stdout', async () => {
   const prefix = `wait-${randomUUID().slice(0, 6)}`;

@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { BatchDetails } from '../../src/client/batches.ts';
 import type { ScheduleDetails } from '../../src/client/schedules.ts';
 import { NotFoundError } from '../../src/domain/errors.ts';
 import { errorOf, parsed, runCli } from '../helpers/cli.ts';
+import { until } from '../helpers/poll.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
 const stack = await startTestStack();
@@ -20,16 +20,6 @@ await client.setDefaultLlmConfig(stack.llmConfig);
 const ENV = { ...process.env, DATABASE_URL: stack.databaseUrl, MEMLOOM_TASK_QUEUE: stack.taskQueue };
 const memloom = (...args: string[]) => runCli(ENV, args);
 
-/** Polls `get` until `done` holds (the schedule acts on its own clock); fails after `timeoutMs`. */
-async function until<T>(what: string, get: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await get();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await sleep(250);
-  }
-}
 
 test('a schedule of batch jobs: two runs, each a job over the tagged agents, shown by batch show; then the action changes', async () => {
   const tag = `sched-${randomUUID().slice(0, 6)}`;

@@ -14,6 +14,7 @@ import { RestartableTemporal } from '../../bench/chaos/infra.ts';
 import type { MemloomClient } from '../../src/client/memloom-client.ts';
 import type { ScheduleDetails } from '../../src/client/schedules.ts';
 import { runCli } from '../helpers/cli.ts';
+import { until } from '../helpers/poll.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
 const PIPELINE = 'research-and-write';
@@ -21,16 +22,6 @@ const uniqueId = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
 const action = (topic: string) => ({ type: 'pipeline' as const, name: PIPELINE, input: { topic } });
 const reply = (content: string) => () => ({ kind: 'reply' as const, content });
 
-/** Polls `get` until `done` holds (the schedule acts on its own clock); fails after `timeoutMs`. */
-async function until<T>(what: string, get: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await get();
-    if (done(value)) return value;
-    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** Temporal's status of a run (RUNNING, COMPLETED, ...), without asking a worker. */
 async function statusOf(client: MemloomClient, workflowId: string): Promise<string> {

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import type { PipelineScheduleAction, ScheduleDetails } from '../../src/client/schedules.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/domain/errors.ts';
+import { until } from '../helpers/poll.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
 const stack = await startTestStack();
@@ -18,16 +19,6 @@ const PIPELINE = 'research-and-write';
 const uniqueId = (label: string) => `${label}-${randomUUID().slice(0, 8)}`;
 const action = (topic: string) => ({ type: 'pipeline' as const, name: PIPELINE, input: { topic } });
 
-/** Polls `get` until `done` holds (the schedule acts on its own clock); fails after `timeoutMs`. */
-async function until<T>(what: string, get: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await get();
-    if (done(value)) return value;
-    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** Runs of the schedule, from Temporal visibility. */
 async function runsOf(id: string): Promise<string[]> {
