@@ -33,15 +33,18 @@ if (!cli) {
 const port = await freePort();
 // the web UI too: the browser tests look at what a user sees there
 const uiPort = await freePort();
-const server = await startDevServer({
-  cliPath: cli,
-  port,
-  uiPort,
-  dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 150 },
-});
+// the server starts while the workflows are bundled (seconds of webpack)
+const [server, { code }] = await Promise.all([
+  startDevServer({
+    cliPath: cli,
+    port,
+    uiPort,
+    dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 150 },
+  }),
+  bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } }),
+]);
 const work = mkdtempSync(join(tmpdir(), 'memloom-test-'));
 const bundlePath = join(work, 'workflow-bundle.js');
-const { code } = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } });
 writeFileSync(bundlePath, code);
 
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {

@@ -1,16 +1,17 @@
 /**
- * What `memloom` says when Temporal or PostgreSQL is not there, run as a real subprocess
- * (`bin/memloom.js`): commands that only need Postgres work without Temporal, and every
- * connection failure names the address tried and what to do.
+ * What `memloom` says when Temporal or PostgreSQL is not there: commands that only need Postgres
+ * work without Temporal, and every connection failure names the address tried and what to do.
+ * `worker` and one command of each kind run as real subprocesses (`bin/memloom.js`), the other
+ * commands in this process (the same program).
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import pg from 'pg';
 import type { AgentState, Block } from '../../src/domain/agent.ts';
 import type { LettaMessage } from '../../src/domain/letta-message.ts';
 import { freePort } from '../../src/dev/temporal-cli.ts';
 import { ADMIN_DATABASE_URL, startTestStack, TEMPORAL_ADDRESS } from '../helpers/stack.ts';
-import { runCli, parsed, type CliRun } from '../helpers/cli.ts';
+import { runCli, runCliInProcess, parsed, type CliRun } from '../helpers/cli.ts';
+import { withAdmin } from '../helpers/scratch-database.ts';
 
 const stack = await startTestStack({ startWorker: false });
 const agent = await stack.client.createAgent({
@@ -33,18 +34,37 @@ const ENV = {
 
 type Run = CliRun;
 
-/** Runs `memloom ...args` with `env` over the test stack's; resolves whatever the exit code. */
+/** Runs `memloom ...args` in this process with `env` over the test stack's; resolves whatever the exit code. */
 function memloom(env: Record<string, string>, ...args: string[]): Promise<Run> {
+  return runCliInProcess({ ...ENV, ...env }, args);
+}
+
+/** Runs `memloom ...args` as a subprocess, as a user does. */
+function memloomProcess(env: Record<string, string>, ...args: string[]): Promise<Run> {
   return runCli({ ...ENV, ...env }, args);
 }
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** A database that exists but was never migrated; dropped when the file ends. */
+const unmigrated = `memloom_unmigrated_${closedPort}`;
+await withAdmin(ADMIN_DATABASE_URL, (admin) => admin.query(`CREATE DATABASE ${unmigrated}`));
+after(() => withAdmin(ADMIN_DATABASE_URL, (admin) => admin.query(`DROP DATABASE IF EXISTS ${unmigrated} WITH (FORCE)`)));
+const unmigratedUrl = new URL(ADMIN_DATABASE_URL);
+unmigratedUrl.pathname = `/${unmigrated}`;
+
+/** `memloom worker` runs that must fail at start (seconds each): started together, each test reads its own. */
+const failingWorkers = {
+  noTemporal: memloomProcess({ TEMPORAL_ADDRESS: CLOSED_TEMPORAL }, 'worker'),
+  noPostgres: memloomProcess({ DATABASE_URL: CLOSED_DATABASE }, 'worker'),
+  unmigrated: memloomProcess({ DATABASE_URL: unmigratedUrl.toString() }, 'worker'),
+};
+
 describe('memloom without Temporal', () => {
   const offline = { TEMPORAL_ADDRESS: CLOSED_TEMPORAL };
 
   test('agent list, memory show and messages read Postgres without connecting to Temporal', async (t) => {
-    const list = await memloom(offline, 'agent', 'list', '--json');
+    const list = await memloomProcess(offline, 'agent', 'list', '--json');
     t.diagnostic(`agent list with Temporal unreachable took ${list.ms} ms`);
     assert.deepEqual(
       parsed<AgentState[]>(list).map((a) => a.name),
@@ -64,7 +84,7 @@ describe('memloom without Temporal', () => {
   });
 
   test('worker fails at start naming the Temporal address, without announcing that it serves', async () => {
-    const run = await memloom(offline, 'worker');
+    const run = await failingWorkers.noTemporal;
     assert.notEqual(run.code, 0);
     assert.match(run.stderr, new RegExp(`cannot reach Temporal at ${escape(CLOSED_TEMPORAL)}.*\`memloom dev\``));
     assert.doesNotMatch(run.stderr + run.stdout, /serving/);
@@ -84,26 +104,16 @@ describe('memloom without PostgreSQL', () => {
   });
 
   test('worker fails at start naming the database address, without announcing that it serves', async () => {
-    const run = await memloom(offline, 'worker');
+    const run = await failingWorkers.noPostgres;
     assert.notEqual(run.code, 0);
     assert.match(run.stderr, new RegExp(`cannot reach PostgreSQL at ${escape(shown)}.*\`memloom dev\``));
     assert.doesNotMatch(run.stderr + run.stdout, /serving|s3cret/);
   });
 
   test('worker on a database that was never migrated fails at start saying `memloom migrate`', async () => {
-    const name = `memloom_unmigrated_${closedPort}`;
-    const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    after(async () => {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
-    });
-    const url = new URL(ADMIN_DATABASE_URL);
-    url.pathname = `/${name}`;
-    const run = await memloom({ DATABASE_URL: url.toString() }, 'worker');
+    const run = await failingWorkers.unmigrated;
     assert.notEqual(run.code, 0);
-    assert.match(run.stderr, new RegExp(`${escape(name)}.*run \`memloom migrate\``));
+    assert.match(run.stderr, new RegExp(`${escape(unmigrated)}.*run \`memloom migrate\``));
     assert.doesNotMatch(run.stderr + run.stdout, /serving/);
   });
 });

@@ -1,15 +1,16 @@
 /**
- * `memloom models check FILE` and `memloom worker --models FILE`, run as real subprocesses
- * (`bin/memloom.js`): what a user reads, the exit code, and that no API key is ever printed.
+ * `memloom models check FILE` and `memloom worker --models FILE`: what a user reads, the exit code,
+ * and that no API key is ever printed. `worker` runs as a real subprocess (`bin/memloom.js`), as
+ * does one `models check`; the other checks run in this process (the same program).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ModelsCheckReport } from '../../src/cli/model-commands.ts';
 import { startTestStack, TEMPORAL_ADDRESS } from '../helpers/stack.ts';
-import { CLI, runCli, type CliRun } from '../helpers/cli.ts';
+import { CLI, runCli, runCliInProcess, type CliRun } from '../helpers/cli.ts';
 
 const GOOD = fileURLToPath(new URL('../fixtures/models/good.yaml', import.meta.url));
 const BAD = fileURLToPath(new URL('../fixtures/models/bad.yaml', import.meta.url));
@@ -36,13 +37,19 @@ const ENV = {
 
 type Run = CliRun;
 
+/** Runs `memloom ...args` in this process, with `env` over the file's environment. */
 function memloom(env: Record<string, string | undefined>, ...args: string[]): Promise<Run> {
+  return runCliInProcess({ ...ENV, ...env }, args);
+}
+
+/** Runs `memloom ...args` as a subprocess, as a user does. */
+function memloomProcess(env: Record<string, string | undefined>, ...args: string[]): Promise<Run> {
   return runCli({ ...ENV, ...env }, args);
 }
 
 describe('memloom models check', () => {
   test('a good file: exit 0, its groups, deployment ids, router settings, fallbacks and ignored keys; no key', async () => {
-    const run = await memloom({}, 'models', 'check', GOOD);
+    const run = await memloomProcess({}, 'models', 'check', GOOD);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /OK, 2 model group\(s\), 3 deployment\(s\)/);
     assert.match(run.stdout, /group smart:\n {2}- smart-openai: openai\/gpt-4o at OpenAI \(no api_base\)\n.*key os\.environ\/MEMLOOM_TEST_SMART_KEY, rpm 60/);
@@ -89,8 +96,18 @@ describe('memloom models check', () => {
 });
 
 describe('memloom worker --models', () => {
+  // workers that must fail at start: started together, each test reads its own
+  let failing: Record<'badFile' | 'badEnvFile' | 'unsetKey', Promise<Run>>;
+  before(() => {
+    failing = {
+      badFile: memloomProcess({}, 'worker', '--models', BAD),
+      badEnvFile: memloomProcess({ MEMLOOM_MODELS: BAD }, 'worker'),
+      unsetKey: memloomProcess({ MEMLOOM_TEST_SMART_KEY: undefined }, 'worker', '--models', GOOD),
+    };
+  });
+
   test('a bad file fails the worker at start naming the paths, before it serves', async () => {
-    const run = await memloom({}, 'worker', '--models', BAD);
+    const run = await failing.badFile;
     assert.equal(run.code, 1);
     assert.match(run.stderr, /invalid models file .*bad\.yaml/);
     for (const path of BAD_PATHS) assert.ok(run.stderr.includes(path), path);
@@ -98,13 +115,13 @@ describe('memloom worker --models', () => {
   });
 
   test('MEMLOOM_MODELS names the file too', async () => {
-    const run = await memloom({ MEMLOOM_MODELS: BAD }, 'worker');
+    const run = await failing.badEnvFile;
     assert.equal(run.code, 1);
     assert.match(run.stderr, /model_list\[1\]\.litellm_params\.api_base: must be a URL/);
   });
 
   test('an os.environ/ variable that is not set fails the worker at start naming the path and the variable', async () => {
-    const run = await memloom({ MEMLOOM_TEST_SMART_KEY: undefined }, 'worker', '--models', GOOD);
+    const run = await failing.unsetKey;
     assert.equal(run.code, 1);
     assert.match(run.stderr, /model_list\[0\]\.litellm_params\.api_key: environment variable MEMLOOM_TEST_SMART_KEY is not set/);
     assert.doesNotMatch(run.stderr + run.stdout, /serving|sk-literal/);

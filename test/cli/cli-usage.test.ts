@@ -1,12 +1,13 @@
 /**
- * `memloom usage`, run as a real subprocess (`bin/memloom.js`) over turns the scripted model
- * answered: calls, tokens, cost, failed calls and p50 latency per agent, model, deployment and day.
+ * `memloom usage` over turns the scripted model answered: calls, tokens, cost, failed calls and
+ * p50 latency per agent, model, deployment and day. The table for people runs as a real
+ * subprocess (`bin/memloom.js`), the rest in this process (the same program).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { UsageReport } from '../../src/client/memloom-client.ts';
 import { startTestStack } from '../helpers/stack.ts';
-import { runCli, parsed, errorOf, type CliRun } from '../helpers/cli.ts';
+import { runCli, runCliInProcess, parsed, errorOf, type CliRun } from '../helpers/cli.ts';
 
 const stack = await startTestStack();
 const { client, model } = stack;
@@ -15,7 +16,13 @@ const ENV = { ...process.env, DATABASE_URL: stack.databaseUrl, MEMLOOM_TASK_QUEU
 
 type Run = CliRun;
 
+/** Runs `memloom ...args` in this process. */
 function memloom(...args: string[]): Promise<Run> {
+  return runCliInProcess(ENV, args);
+}
+
+/** Runs `memloom ...args` as a subprocess, as a user does. */
+function memloomProcess(...args: string[]): Promise<Run> {
   return runCli(ENV, args);
 }
 
@@ -71,7 +78,7 @@ describe('memloom usage', () => {
   });
 
   test('the table for people: one line per agent, cost in USD, and a total line', async () => {
-    const run = await memloom('usage');
+    const run = await memloomProcess('usage');
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^Model calls by agent, all time$/);

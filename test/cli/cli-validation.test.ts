@@ -1,7 +1,8 @@
 /**
  * The `memloom` command with bad input: the flag or argument is named, the exit code is 1 and
  * nothing is written; `send` takes long messages from stdin (`-`) or `--file`, within the
- * agent's context window.
+ * agent's context window. Most commands run in this process (the same program, stdin given as a
+ * stream); a sample, the pipes among them, runs as a real subprocess (`bin/memloom.js`).
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import { after, describe, test } from 'node:test';
 import type { AgentState } from '../../src/domain/agent.ts';
 import type { LettaMessage, LettaResponse } from '../../src/domain/letta-message.ts';
 import { startTestStack } from '../helpers/stack.ts';
-import { runCli, parsed, type CliRun } from '../helpers/cli.ts';
+import { runCli, runCliInProcess, parsed, type CliRun } from '../helpers/cli.ts';
 
 const stack = await startTestStack();
 const { db } = stack;
@@ -22,8 +23,13 @@ after(() => rm(dir, { recursive: true, force: true }));
 
 type Run = CliRun;
 
-/** Runs `memloom ...args` with `stdin` as its standard input (empty when not given). */
+/** Runs `memloom ...args` in this process, with `stdin` as its standard input (empty when not given). */
 function memloom(args: string[], stdin = ''): Promise<Run> {
+  return runCliInProcess(ENV, args, stdin);
+}
+
+/** Runs `memloom ...args` as a subprocess, `stdin` written to its standard input and closed. */
+function memloomProcess(args: string[], stdin = ''): Promise<Run> {
   return runCli(ENV, args, stdin);
 }
 
@@ -45,7 +51,7 @@ const model = ['--model', stack.llmConfig.model, '--model-endpoint', stack.llmCo
 
 describe('memloom CLI: bad input names the flag, exits 1, writes nothing', () => {
   test('agent create before any default model names `memloom defaults llm`, not the SDK', async () => {
-    const run = await memloom(['agent', 'create', '--name', 'no-model']);
+    const run = await memloomProcess(['agent', 'create', '--name', 'no-model']);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /--model: is required: no default model is set.*`memloom defaults llm --model NAME/);
     assert.doesNotMatch(run.stderr, /setDefaultLlmConfig/);
@@ -121,7 +127,7 @@ describe('memloom send: the message from stdin (-) or --file', () => {
     const before = await snapshot();
     const [fromFile, fromStdin] = await Promise.all([
       memloom(['send', 'cli-send', '--file', file, '--json']),
-      memloom(['send', 'cli-send', '-', '--json'], big),
+      memloomProcess(['send', 'cli-send', '-', '--json'], big),
     ]);
     for (const run of [fromFile, fromStdin]) {
       assert.equal(run.code, 1, run.stderr);
@@ -131,7 +137,7 @@ describe('memloom send: the message from stdin (-) or --file', () => {
         {
           path: 'text',
           message:
-            "message is about 75000 tokens; agent cli-send's context window is 8192 tokens, so a message may have at most 4096 " +
+            "message is about 81823 tokens; agent cli-send's context window is 8192 tokens, so a message may have at most 4096 " +
             '(half the window, ~16384 characters)',
         },
       ]);
@@ -150,7 +156,7 @@ describe('memloom send: the message from stdin (-) or --file', () => {
     const fromFile = parsed<LettaResponse>(await memloom(['send', 'cli-wide', '--file', file, '--json']));
     assert.equal(fromFile.messages.at(-1)?.message_type, 'assistant_message');
     stack.model.enqueue({ kind: 'reply', content: 'Piped.' });
-    const piped = await memloom(['send', 'cli-wide', '-'], 'Hello from a pipe.\n');
+    const piped = await memloomProcess(['send', 'cli-wide', '-'], 'Hello from a pipe.\n');
     assert.equal(piped.code, 0, piped.stderr);
     assert.match(piped.stdout, /Piped\./);
 

@@ -1,6 +1,7 @@
 /**
- * The `memloom` command, run as a real subprocess (`bin/memloom.js`) against the test stack:
- * what a user types, what they read, and the exit code.
+ * The `memloom` command against the test stack: what a user types, what they read, and the exit
+ * code. Most commands run in this process (the same program, without a process start each);
+ * a sample runs as a real subprocess (`bin/memloom.js`), and `memloom worker` always does.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,7 +15,7 @@ import type { LlmConfig } from '../../src/domain/llm-config.ts';
 import type { AgentWorkflowStatus } from '../../src/domain/turn.ts';
 import { ADMIN_DATABASE_URL, startTestStack } from '../helpers/stack.ts';
 import { rollDice } from './fixtures/tools.ts';
-import { CLI, runCli, parsed, errorOf, type CliRun } from '../helpers/cli.ts';
+import { CLI, runCli, runCliInProcess, parsed, errorOf, type CliRun } from '../helpers/cli.ts';
 import { buildProgram } from '../../src/cli/program.ts';
 
 const stack = await startTestStack({ tools: [rollDice] });
@@ -25,8 +26,13 @@ const ENV = { ...process.env, DATABASE_URL: stack.databaseUrl, MEMLOOM_TASK_QUEU
 
 type Run = CliRun;
 
-/** Runs `memloom ...args`; resolves with the exit code whatever it is. */
+/** Runs `memloom ...args` in this process; resolves with the exit code whatever it is. */
 function memloom(...args: string[]): Promise<Run> {
+  return runCliInProcess(ENV, args);
+}
+
+/** Runs `memloom ...args` as a subprocess, as a user does. */
+function memloomProcess(...args: string[]): Promise<Run> {
   return runCli(ENV, args);
 }
 
@@ -68,7 +74,7 @@ describe('memloom CLI', () => {
       [['pipeline', 'cancel'], /Cancel a pipeline run/],
       [['pipeline', 'runs'], /List pipeline runs from Temporal visibility/],
       [['schedule'], /Schedules with Temporal's Schedules API/],
-      [['batch'], /Batch jobs — one message \(or one pipeline run\) fanned out over many agents/],
+      [['batch'], /Batch jobs — one message \(or one pipeline run, or the built-in memory-consolidation\) fanned out over many agents/],
       [['batch', 'run'], /Start a batch job: one message sent to each selected agent/],
       [['batch', 'show'], /Show a batch job: its status, its counts/],
       [['batch', 'cancel'], /Cancel a batch job/],
@@ -81,7 +87,7 @@ describe('memloom CLI', () => {
       for (const name of path) command = command.commands.find((c) => c.name() === name) ?? assert.fail(`no command ${path.join(' ')}`);
       return { code: 0, stdout: command.helpInformation(), stderr: '', ms: 0 };
     };
-    const spawned = await Promise.all([[], ['agent', 'create'], ['pipeline', 'run']].map((path) => memloom(...path, '--help')));
+    const spawned = await Promise.all([[], ['agent', 'create'], ['pipeline', 'run']].map((path) => memloomProcess(...path, '--help')));
     for (const [i, path] of [[], ['agent', 'create'], ['pipeline', 'run']].entries()) {
       assert.equal(spawned[i]!.code, 0, spawned[i]!.stderr);
       // the process prints the command's help, then its examples
@@ -114,7 +120,7 @@ describe('memloom CLI', () => {
       await admin.end();
     });
     type Report = { databaseCreated: boolean; applied: string[]; alreadyApplied: string[]; searchAttributes: { added: string[] } | null };
-    const first = parsed<Report>(await memloom('migrate', '--json', '--database-url', url.toString()));
+    const first = parsed<Report>(await memloomProcess('migrate', '--json', '--database-url', url.toString()));
     assert.equal(first.databaseCreated, true);
     assert.ok(first.applied.includes('001_core.sql'), JSON.stringify(first));
     assert.ok(first.searchAttributes && Array.isArray(first.searchAttributes.added));
@@ -172,7 +178,7 @@ describe('memloom CLI', () => {
       { kind: 'reply', reasoning: 'The user wants a roll.', toolCalls: [{ name: 'roll_dice', arguments: { sides: 6 } }] },
       { kind: 'reply', content: 'You rolled a 6.', usage: { prompt_tokens: 100, completion_tokens: 23 } },
     );
-    const human = await memloom('send', 'cli-alice', 'Hi');
+    const human = await memloomProcess('send', 'cli-alice', 'Hi');
     assert.equal(human.code, 0, human.stderr);
     const lines = human.stdout.trimEnd().split('\n');
     assert.equal(lines[0], 'reasoning: The user wants a roll.');
@@ -297,7 +303,7 @@ describe('memloom CLI', () => {
   test('errors: unknown agent, empty message, bad numbers and blocks, usage errors; --json errors are JSON', async () => {
     const before = parsed<LettaMessage[]>(await memloom('messages', 'cli-alice', '--json')).length;
     const [unknown, unknownJson, empty, badNumber, badNumberJson, badBlock, noModel, noName, lowWindow] = await Promise.all([
-      memloom('send', 'no-such-agent', 'Hi'),
+      memloomProcess('send', 'no-such-agent', 'Hi'),
       memloom('send', 'no-such-agent', 'Hi', '--json'),
       memloom('send', 'cli-alice', ''),
       memloom('agent', 'create', '--name', 'cli-bad', '--context-window', 'abc'),

@@ -4,20 +4,17 @@
  * and nothing is written; an endpoint that cannot answer the question does not stop the agent.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createClient } from '../../src/client/memloom-client.ts';
 import { startScriptedModelServer } from '../../src/dev/scripted-model-server.ts';
-import { ValidationError } from '../../src/domain/errors.ts';
-import { startTestStack, TEMPORAL_ADDRESS } from '../helpers/stack.ts';
+import { runCliInProcess } from '../helpers/cli.ts';
+import { GOOD_MODELS_FILE as GOOD, startModelCheckStack, validationError } from '../helpers/model-check.ts';
+import { TEMPORAL_ADDRESS } from '../helpers/stack.ts';
 
-const CLI = fileURLToPath(new URL('../../bin/memloom.js', import.meta.url));
-const GOOD = fileURLToPath(new URL('../fixtures/models/good.yaml', import.meta.url));
-const stack = await startTestStack({ startWorker: false });
-const { client, db } = stack;
+const stack = await startModelCheckStack();
+const { client, agentCount, modelsAsked } = stack;
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -26,18 +23,6 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
-}
-
-async function agentCount(): Promise<number> {
-  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM agents');
-  return rows[0]!.n;
-}
-
-async function validationError(promise: Promise<unknown>): Promise<ValidationError> {
-  let caught: unknown;
-  await promise.catch((e: unknown) => (caught = e));
-  assert.ok(caught instanceof ValidationError, `expected a ValidationError, got ${String(caught)}`);
-  return caught;
 }
 
 describe('the model is checked against the endpoint’s /v1/models', () => {
@@ -99,22 +84,15 @@ describe('the model is checked against the endpoint’s /v1/models', () => {
     );
     assert.equal(error.issues[0]?.path, 'llm_config.model');
     assert.equal((await client.getAgent(agent.id)).llm_config.model, 'scripted-model');
-    const asked = stack.model.requests.filter((r) => r.path.endsWith('/models')).length;
+    const asked = modelsAsked();
     await client.updateAgent(agent.id, { llm_config: { ...agent.llm_config, temperature: 0.5 } });
-    assert.equal(stack.model.requests.filter((r) => r.path.endsWith('/models')).length, asked);
+    assert.equal(modelsAsked(), asked);
   });
 
   test('the CLI prints a one-line note when it could not check, and creates the agent', async () => {
     const endpoint = `http://127.0.0.1:${await closedPort()}/v1`;
     const env = { ...process.env, DATABASE_URL: stack.databaseUrl, TEMPORAL_ADDRESS, MEMLOOM_LOG_LEVEL: 'warn' };
-    const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [CLI, 'agent', 'create', '--name', 'cli-unchecked', '--model', 'anything', '--model-endpoint', endpoint],
-        { env, timeout: 60_000 },
-        (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-      );
-    });
+    const run = await runCliInProcess(env, ['agent', 'create', '--name', 'cli-unchecked', '--model', 'anything', '--model-endpoint', endpoint]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /created agent cli-unchecked/);
     assert.match(run.stderr, /^note: model "anything" not checked: .*cannot reach it$/m);

@@ -6,17 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createClient } from '../../src/client/memloom-client.ts';
 import { parseModelsConfig } from '../../src/config/models-file.ts';
 import type { AgentState } from '../../src/domain/agent.ts';
-import { ValidationError } from '../../src/domain/errors.ts';
-import { errorOf, parsed, runCli } from '../helpers/cli.ts';
-import { startTestStack, TEMPORAL_ADDRESS } from '../helpers/stack.ts';
+import { errorOf, parsed, runCliInProcess } from '../helpers/cli.ts';
+import { GOOD_MODELS_FILE as GOOD, startModelCheckStack, validationError } from '../helpers/model-check.ts';
+import { TEMPORAL_ADDRESS } from '../helpers/stack.ts';
 
-const GOOD = fileURLToPath(new URL('../fixtures/models/good.yaml', import.meta.url));
-const stack = await startTestStack({ startWorker: false });
-const { db } = stack;
+const stack = await startModelCheckStack();
+const { db, agentCount, modelsAsked } = stack;
 
 const MODELS = parseModelsConfig(
   `
@@ -39,29 +37,15 @@ model_list:
 const client = await createClient({ temporalAddress: TEMPORAL_ADDRESS, databaseUrl: stack.databaseUrl, taskQueue: stack.taskQueue, db, models: MODELS });
 after(() => client.close());
 
-async function agentRows(): Promise<number> {
-  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM agents');
-  return rows[0]!.n;
-}
-
-async function validationError(promise: Promise<unknown>): Promise<ValidationError> {
-  let caught: unknown;
-  await promise.catch((e: unknown) => (caught = e));
-  assert.ok(caught instanceof ValidationError, `expected a ValidationError, got ${String(caught)}`);
-  return caught;
-}
-
-const modelsAsked = (): number => stack.model.requests.filter((r) => r.path.endsWith('/models')).length;
-
 describe('agents name a model group of the models config', () => {
   test('an unknown group on create or update is a ValidationError at llm_config.model listing the groups; nothing is written', async () => {
-    const before = await agentRows();
+    const before = await agentCount();
     const asked = modelsAsked();
     const error = await validationError(client.createAgent({ name: 'g-unknown', llm_config: { model: 'gpt-5', context_window: 8192 } }));
     assert.deepEqual(error.issues, [
       { path: 'llm_config.model', message: '"gpt-5" is not a model group of the models config: the groups are smart, fast, tiny' },
     ]);
-    assert.equal(await agentRows(), before);
+    assert.equal(await agentCount(), before);
 
     const agent = await client.createAgent({ name: 'g-known', llm_config: { model: 'fast', context_window: 8192 } });
     const update = await validationError(client.updateAgent(agent.id, { llm_config: { ...agent.llm_config, model: 'gpt-5' } }));
@@ -119,9 +103,9 @@ describe('the CLI with MEMLOOM_MODELS', () => {
 
   test('agent create --model GROUP takes the group’s max_input_tokens; an unknown group names --model and the groups', async () => {
     const [created, unknown, explicit] = await Promise.all([
-      runCli(env, ['agent', 'create', '--name', 'g-cli', '--model', 'smart', '--json']),
-      runCli(env, ['agent', 'create', '--name', 'g-cli-bad', '--model', 'gpt-5', '--json']),
-      runCli(env, ['agent', 'create', '--name', 'g-cli-fast', '--model', 'fast', '--json']),
+      runCliInProcess(env, ['agent', 'create', '--name', 'g-cli', '--model', 'smart', '--json']),
+      runCliInProcess(env, ['agent', 'create', '--name', 'g-cli-bad', '--model', 'gpt-5', '--json']),
+      runCliInProcess(env, ['agent', 'create', '--name', 'g-cli-fast', '--model', 'fast', '--json']),
     ]);
     assert.equal(parsed<AgentState>(created).llm_config.context_window, 128_000);
     const error = errorOf(unknown);
@@ -130,9 +114,9 @@ describe('the CLI with MEMLOOM_MODELS', () => {
     // a group without max_input_tokens: the CLI's default window, as without a models file
     assert.equal(parsed<AgentState>(explicit).llm_config.context_window, 8192);
 
-    const updated = parsed<AgentState>(await runCli(env, ['agent', 'update', 'g-cli-fast', '--model', 'smart', '--json']));
+    const updated = parsed<AgentState>(await runCliInProcess(env, ['agent', 'update', 'g-cli-fast', '--model', 'smart', '--json']));
     assert.equal(updated.llm_config.context_window, 128_000);
-    const kept = parsed<AgentState>(await runCli(env, ['agent', 'update', 'g-cli-fast', '--temperature', '0.5', '--json']));
+    const kept = parsed<AgentState>(await runCliInProcess(env, ['agent', 'update', 'g-cli-fast', '--temperature', '0.5', '--json']));
     assert.equal(kept.llm_config.context_window, 128_000);
   });
 });

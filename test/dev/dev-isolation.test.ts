@@ -1,6 +1,8 @@
 /**
  * Stacks of different homes never share a Temporal server, and a stack's Temporal server never
- * outlives it unowned: `memloom dev` as real processes, killed the way users kill them.
+ * outlives it unowned: `memloom dev` as real processes, killed the way users kill them. One of the
+ * two side-by-side stacks keeps its data in a database of the test PostgreSQL (DATABASE_URL)
+ * instead of a fresh embedded PGlite, whose first start takes many seconds.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,6 +17,8 @@ import { processAlive } from '../../src/dev/process-alive.ts';
 import { startScriptedModelServer } from '../../src/dev/scripted-model-server.ts';
 import { devServerArgs, freePort, portOpen } from '../../src/dev/temporal-cli.ts';
 import type { DevStackInfo } from '../../src/dev/dev-stack.ts';
+import { createScratchDatabase } from '../helpers/scratch-database.ts';
+import { ADMIN_DATABASE_URL } from '../helpers/stack.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = join(root, 'bin/memloom.js');
@@ -31,12 +35,19 @@ after(async () => {
 interface Stack {
   home: string;
   ports: { port: number; uiPort: number; pgPort: number };
+  /** The stack's own database on the test PostgreSQL; embedded PGlite when not set. */
+  databaseUrl?: string;
 }
 
-async function newStack(): Promise<Stack> {
+/** A new home; with `postgres`, its data in a scratch database of the test PostgreSQL, dropped at the end. */
+async function newStack(options: { postgres?: boolean } = {}): Promise<Stack> {
   const home = mkdtempSync(join(tmpdir(), 'memloom-iso-'));
   homes.push(home);
-  return { home, ports: { port: await freePort(), uiPort: await freePort(), pgPort: await freePort() } };
+  const ports = { port: await freePort(), uiPort: await freePort(), pgPort: await freePort() };
+  if (!options.postgres) return { home, ports };
+  const database = await createScratchDatabase(ADMIN_DATABASE_URL, 'memloom_dev_iso');
+  after(() => database.drop());
+  return { home, ports, databaseUrl: database.url };
 }
 
 const portArgs = (p: Stack['ports']): string[] => ['--port', String(p.port), '--ui-port', String(p.uiPort), '--pg-port', String(p.pgPort)];
@@ -45,7 +56,8 @@ type Started = { child: ChildProcess; info: DevStackInfo; stderr: () => string }
 
 /** Starts `memloom dev --json`; resolves with the stack it prints, or rejects with its stderr when it exits. */
 function startDev(stack: Stack, ports = stack.ports): Promise<Started> {
-  const child = spawn(process.execPath, [cli, 'dev', '--json', ...portArgs(ports)], { env: { ...baseEnv, MEMLOOM_HOME: stack.home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...baseEnv, MEMLOOM_HOME: stack.home, ...(stack.databaseUrl ? { DATABASE_URL: stack.databaseUrl } : {}) };
+  const child = spawn(process.execPath, [cli, 'dev', '--json', ...portArgs(ports)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -94,7 +106,7 @@ async function answers(info: DevStackInfo, name: string): Promise<string | undef
 describe('memloom dev isolation', () => {
   test('a second home never attaches to the first one’s Temporal: it stops with a clear message, or runs beside it on its own ports', async () => {
     const a = await newStack();
-    const b = await newStack();
+    const b = await newStack({ postgres: true });
     const first = await startDev(a);
     try {
       // b on a's Temporal port (the default port clash of two homes): refused, nothing shared

@@ -1,6 +1,12 @@
-/** Runs the real `memloom` command (`bin/memloom.js`) as a subprocess, as a user would. */
+/**
+ * Runs the `memloom` command in tests: as a real subprocess (`bin/memloom.js`), as a user would,
+ * or in this process (the same program, `runCli` of src/cli/program.ts) where a test is not about
+ * the process boundary: a process start costs ~2 s of CPU, and dozens of them starve 2 cores.
+ */
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFile } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../bin/memloom.js', import.meta.url));
@@ -23,6 +29,85 @@ export function runCli(env: NodeJS.ProcessEnv, args: readonly string[], stdin = 
     });
     child.stdin?.end(stdin);
   });
+}
+
+/** What an in-process run printed so far; set only inside the run's own async context. */
+interface Captured {
+  stdout: string;
+  stderr: string;
+}
+
+const capturing = new AsyncLocalStorage<Captured>();
+/** In-process runs take turns: each one owns `process.env` and the standard streams while it runs. */
+let previous: Promise<unknown> = Promise.resolve();
+
+/**
+ * `memloom ...args` run in this process, as {@link runCli} runs it in a subprocess: `env` is the
+ * whole environment while it runs, `stdin` its standard input (empty when not given), and what
+ * the command writes to stdout and stderr is captured. Writes from anything else (the test
+ * runner, the stack's worker) pass through. Runs one at a time, in call order.
+ *
+ * Not for commands that keep running (`worker`, `dev`: they wait for signals) nor for what only
+ * a process shows (the exit of a stray handle, the pipes); logger lines (pino, written to fd 2
+ * directly) are not captured.
+ */
+export function runCliInProcess(env: NodeJS.ProcessEnv, args: readonly string[], stdin = ''): Promise<CliRun> {
+  const run = previous.then(() => runInProcessNow(env, args, stdin));
+  previous = run.catch(() => undefined);
+  return run;
+}
+
+async function runInProcessNow(env: NodeJS.ProcessEnv, args: readonly string[], stdin: string): Promise<CliRun> {
+  const { runCli: runProgram } = await import('../../src/cli/program.ts');
+  const started = Date.now();
+  const captured: Captured = { stdout: '', stderr: '' };
+  const restoreEnv = replaceEnv(env);
+  const restoreStdin = replaceStdin(stdin);
+  const restoreStreams = [captureWrites(process.stdout, 'stdout'), captureWrites(process.stderr, 'stderr')];
+  try {
+    const code = await capturing.run(captured, () => runProgram([process.execPath, CLI, ...args]));
+    return { code, ...captured, ms: Date.now() - started };
+  } finally {
+    for (const restore of restoreStreams) restore();
+    restoreStdin();
+    restoreEnv();
+  }
+}
+
+/** Makes `env` the whole of `process.env`; returns what puts the old one back. */
+function replaceEnv(env: NodeJS.ProcessEnv): () => void {
+  const saved = { ...process.env };
+  const assign = (next: NodeJS.ProcessEnv): void => {
+    for (const key of Object.keys(process.env)) if (next[key] === undefined) delete process.env[key];
+    for (const [key, value] of Object.entries(next)) if (value !== undefined) process.env[key] = value;
+  };
+  assign(env);
+  return () => assign(saved);
+}
+
+/** `process.stdin` reads `text`, as a subprocess reads a pipe that was written and closed. */
+function replaceStdin(text: string): () => void {
+  const descriptor = Object.getOwnPropertyDescriptor(process, 'stdin');
+  Object.defineProperty(process, 'stdin', { configurable: true, enumerable: true, value: Readable.from(text === '' ? [] : [Buffer.from(text)]) });
+  return () => {
+    if (descriptor) Object.defineProperty(process, 'stdin', descriptor);
+  };
+}
+
+/** Inside an in-process run's async context, writes to `stream` are kept instead of printed. */
+function captureWrites(stream: NodeJS.WriteStream, into: keyof Captured): () => void {
+  const write = stream.write;
+  stream.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
+    const captured = capturing.getStore();
+    if (captured === undefined) return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+    captured[into] += typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+    const done = rest.find((r): r is () => void => typeof r === 'function');
+    if (done) process.nextTick(done);
+    return true;
+  } as typeof stream.write;
+  return () => {
+    stream.write = write;
+  };
 }
 
 /** The error document a failed `--json` run prints on stderr. */

@@ -12,6 +12,7 @@ import { streamChatCompletion, type ChatCallParams } from '../../src/llm/chat-co
 import { readRetryAfter } from '../../src/llm/error-classification.ts';
 import { readProxyMeta } from '../../src/llm/litellm-metadata.ts';
 import { startTestStack } from '../helpers/stack.ts';
+import { usageRows } from '../helpers/usage.ts';
 
 const PROXY_HEADERS = {
   'x-litellm-model-id': 'dep-b',
@@ -83,26 +84,13 @@ describe('usage of an agent behind a proxy', async () => {
   const { client, model, db } = stack;
   const agent = await client.createAgent({ name: 'proxied', llm_config: stack.llmConfig });
 
-  interface UsageRow {
-    outcome: string;
-    model_group: string;
-    model_group_served: string | null;
-    deployment: string;
-    endpoint: string | null;
-    api_base: string | null;
-    call_id: string | null;
-    attempted_retries: number | null;
-    attempted_fallbacks: number | null;
-    cost: string | null;
-  }
-  const usageRows = async () =>
-    (await db.query<UsageRow>('SELECT * FROM usage WHERE agent_id = $1 ORDER BY id', [agent.id])).rows;
+  const agentUsage = () => usageRows(db, agent.id);
 
   test('records the deployment and group that answered a fallback, its cost and call id', async () => {
     model.enqueue({ kind: 'reply', content: 'Served by the fallback.', headers: PROXY_HEADERS, cost: 0.0123 });
     const r = await client.userMessage(agent.id, 'hello');
     assert.equal(r.stop_reason.stop_reason, 'end_turn');
-    const [row] = await usageRows();
+    const [row] = await agentUsage();
     assert.ok(row);
     assert.equal(row.outcome, 'ok');
     assert.equal(row.model_group, 'scripted-model', 'the group the agent asked for');
@@ -129,7 +117,7 @@ describe('usage of an agent behind a proxy', async () => {
     // the default first retry interval is 1 s; only the provider's Retry-After explains ~2 s
     assert.ok(gap >= 1800, `second attempt came ${gap} ms after the 429`);
 
-    const rows = await usageRows();
+    const rows = await agentUsage();
     assert.deepEqual(rows.map((u) => u.outcome), ['ok', 'RateLimited', 'ok']);
     // no proxy headers: the endpoint is the deployment, as without a proxy
     assert.equal(rows[2]?.deployment, model.url);

@@ -14,6 +14,7 @@ import { TurnFailedError } from '../../src/domain/errors.ts';
 import { agentHistoryText, usageOutcomes } from '../helpers/history.ts';
 import { findLiteLlm, startLiteLlmProxy } from '../helpers/litellm-proxy.ts';
 import { startTestStack } from '../helpers/stack.ts';
+import { usageRows } from '../helpers/usage.ts';
 
 /** The key the proxy holds for its upstream; the scripted model server accepts only this one. */
 const UPSTREAM_KEY = 'sk-upstream-held-by-the-proxy';
@@ -28,7 +29,7 @@ const OUTPUT_COST = 0.000002;
 findLiteLlm();
 const stack = await startTestStack({ startWorker: false, modelServerApiKey: UPSTREAM_KEY });
 const { client, model, db } = stack;
-const proxy = await startLiteLlmProxy({
+const proxyStarting = startLiteLlmProxy({
   config: {
     model_list: [
       {
@@ -43,6 +44,14 @@ const proxy = await startLiteLlmProxy({
     ],
   },
 });
+// the stacks of the last two suites are set up while the proxy starts (it takes seconds)
+const [proxy, wrong, routed] = await Promise.all([
+  proxyStarting,
+  // a worker whose key is not the proxy's master key
+  startTestStack({ modelApiKey: 'sk-not-the-master-key' }),
+  // its own worker and task queue, started below: this worker routes by a models file, the one above does not
+  startTestStack({ startWorker: false }),
+]);
 await stack.startWorker({ modelApiKey: proxy.masterKey });
 const llmConfig = { model: GROUP, model_endpoint: proxy.url, context_window: 8192 };
 
@@ -58,21 +67,6 @@ async function failedTurn(agentId: string, on = client): Promise<TurnFailedError
 }
 
 const chatRequests = () => model.requests.filter((q) => q.path.endsWith('/chat/completions'));
-
-interface UsageRow {
-  outcome: string;
-  model_group: string;
-  model_group_served: string | null;
-  deployment: string;
-  endpoint: string | null;
-  api_base: string | null;
-  call_id: string | null;
-  attempted_retries: number | null;
-  attempted_fallbacks: number | null;
-  cost: string | null;
-}
-const usageRows = async (agentId: string) =>
-  (await db.query<UsageRow>('SELECT * FROM usage WHERE agent_id = $1 ORDER BY id', [agentId])).rows;
 
 describe('an agent behind a LiteLLM proxy', () => {
   test('runs the tool loop: the memory edit and the streamed answer, as the user sees them', async () => {
@@ -109,7 +103,7 @@ describe('an agent behind a LiteLLM proxy', () => {
       { kind: 'reply', content: 'Noted.', usage: { prompt_tokens: 1200, completion_tokens: 10 } },
     );
     await client.userMessage(agent.id, 'I like tea.');
-    const rows = await usageRows(agent.id);
+    const rows = await usageRows(db, agent.id);
     const costs = [1000 * INPUT_COST + 50 * OUTPUT_COST, 1200 * INPUT_COST + 10 * OUTPUT_COST];
     assert.equal(rows.length, 2);
     for (const [i, row] of rows.entries()) {
@@ -181,9 +175,7 @@ describe('an agent behind a LiteLLM proxy, on what memloom cannot fix by retryin
   });
 });
 
-describe('a worker whose key the proxy refuses', async () => {
-  const wrong = await startTestStack({ modelApiKey: 'sk-not-the-master-key' });
-
+describe('a worker whose key the proxy refuses', () => {
   test("fails the turn at once with AuthFailed, saying the proxy refused the worker's key", async () => {
     const agent = await wrong.client.createAgent({ name: 'wrong-key', llm_config: llmConfig });
     const before = chatRequests().length;
@@ -198,8 +190,6 @@ describe('a worker whose key the proxy refuses', async () => {
 });
 
 describe('the proxy as one deployment of a group beside a direct one', async () => {
-  // its own worker and task queue: this worker routes by a models file, the one above does not
-  const routed = await startTestStack({ startWorker: false });
   /** Only the worker's environment holds the proxy's key: the models file names the variable. */
   process.env.MEMLOOM_TEST_PROXY_MASTER_KEY = proxy.masterKey;
   const PROXY_DEPLOYMENT = 'mixed-via-proxy';
@@ -242,15 +232,12 @@ describe('the proxy as one deployment of a group beside a direct one', async () 
     assert.ok(viaProxy >= 1 && direct >= 1, `both deployments took calls: ${viaProxy} through the proxy, ${direct} direct`);
     assert.equal(viaProxy + direct, turns, 'one upstream call per turn');
 
-    const rows = await routed.db.query<UsageRow & { upstream_deployment: string | null; chain_attempt: number }>(
-      'SELECT * FROM usage WHERE agent_id = $1 ORDER BY id',
-      [agent.id],
-    );
-    assert.equal(rows.rows.length, turns);
-    const byDeployment = (id: string) => rows.rows.filter((row) => row.deployment === id);
+    const rows = await usageRows(routed.db, agent.id);
+    assert.equal(rows.length, turns);
+    const byDeployment = (id: string) => rows.filter((row) => row.deployment === id);
     assert.equal(byDeployment(PROXY_DEPLOYMENT).length, viaProxy);
     assert.equal(byDeployment(DIRECT_DEPLOYMENT).length, direct);
-    for (const row of rows.rows) {
+    for (const row of rows) {
       assert.deepEqual([row.model_group, row.outcome, row.chain_attempt], ['mixed', 'ok', 1]);
     }
     for (const row of byDeployment(PROXY_DEPLOYMENT)) {

@@ -28,7 +28,8 @@ describe('the stream idle watchdog', () => {
     server.enqueue({ kind: 'stall', content: 'half of an answer', afterChunks: 1 });
     const seen: number[] = [];
     const error = await streamChatCompletion(openai, params, {
-      idleTimeoutMs: 200,
+      // long enough for the two chunks sent back to back to arrive on a busy machine
+      idleTimeoutMs: 1000,
       onProgress: ({ chunks }) => seen.push(chunks),
     }).catch((e: unknown) => e);
     assert.ok(error instanceof StreamIdleTimeoutError, `expected StreamIdleTimeoutError, got ${String(error)}`);
@@ -37,7 +38,7 @@ describe('the stream idle watchdog', () => {
     const failure = classifyModelError(error, { baseUrl: server.url });
     assert.equal(failure.type, ModelErrorType.Timeout);
     assert.equal(failure.retryable, true);
-    assert.equal(failure.message, `no data from the model for 0.2 s (stream_idle_timeout) at the model endpoint ${server.url}`);
+    assert.equal(failure.message, `no data from the model for 1 s (stream_idle_timeout) at the model endpoint ${server.url}`);
   });
 
   test('counts the wait for the first chunk as silence too', async () => {
