@@ -22,6 +22,7 @@ import type { PipelineDefinition } from '../src/pipelines/define-pipeline.ts';
 import { PipelineRegistry } from '../src/pipelines/registry.ts';
 import { publishTools } from '../src/db/tool-store.ts';
 import { publishPipelines } from '../src/db/pipeline-store.ts';
+import { loadEncoding } from '../src/llm/token-count.ts';
 import { ToolRegistry } from '../src/tools/registry.ts';
 import { checkDatabase, connectTemporal } from './preflight.ts';
 import { freeLoopbackPort, installRuntime, type TemporalMetricsEndpoint } from './runtime.ts';
@@ -104,6 +105,8 @@ export async function createMemloomWorker(options: MemloomWorkerOptions = {}): P
   }
   // a bad models file or a missing os.environ/ key stops the worker before it takes a turn
   const modelsFile = options.models ?? (config.modelsFile !== undefined ? await loadModelsFile(config.modelsFile) : undefined);
+  // the tokenizer's tables load in one blocking step (about half a second): at start, not inside a turn
+  loadEncoding();
   const tools = new ToolRegistry(options.tools ?? []);
   const pipelines = new PipelineRegistry(options.pipelines ?? []);
   /** The client pipeline stages send their messages with, created on first use. */
