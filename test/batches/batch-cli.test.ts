@@ -2,7 +2,8 @@
  * `memloom batch` as a user drives it on the real stack: `run --wait` prints the counts as they
  * change and then the job; `cancel` stops a job so no further agent is asked; the built-in
  * `memory-consolidation` job has each agent rewrite its core memory from its conversation, with
- * nothing shown in its messages, and skips an agent with nothing new.
+ * nothing shown in its messages, and skips an agent with nothing new. The commands run in this
+ * process (the same program as `bin/memloom.js`, without a process start each).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -10,7 +11,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BatchDetails } from '../../src/client/batches.ts';
 import type { ChatRequest } from '../../src/dev/scripted-model-server.ts';
-import { parsed, runCli } from '../helpers/cli.ts';
+import { parsed, runCliInProcess } from '../helpers/cli.ts';
 import { until } from '../helpers/poll.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
@@ -18,7 +19,7 @@ const stack = await startTestStack();
 const { client, model } = stack;
 await client.setDefaultLlmConfig(stack.llmConfig);
 const ENV = { ...process.env, DATABASE_URL: stack.databaseUrl, MEMLOOM_TASK_QUEUE: stack.taskQueue };
-const memloom = (...args: string[]) => runCli(ENV, args);
+const memloom = (...args: string[]) => runCliInProcess(ENV, args);
 
 /** The `AGENT:<name>` marker of the agent a request is for. */
 function agentOf(request: ChatRequest): string {

@@ -1,7 +1,8 @@
 /**
  * Batch jobs on the real stack: one message over 50 agents with bounded concurrency where two
  * agents fail, a repeated job that asks nobody twice, continue-as-new with small pages, and bad
- * input that starts nothing — as the SDK and `memloom batch` show them.
+ * input that starts nothing — as the SDK and `memloom batch` show them. The `memloom` commands
+ * run in this process (the same program as `bin/memloom.js`, without a process start each).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -9,13 +10,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BatchDetails } from '../../src/client/batches.ts';
 import type { ChatRequest } from '../../src/dev/scripted-model-server.ts';
 import { ValidationError } from '../../src/domain/errors.ts';
-import { parsed, runCli } from '../helpers/cli.ts';
+import { parsed, runCliInProcess } from '../helpers/cli.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
 const stack = await startTestStack();
 const { client, model, db } = stack;
 await client.setDefaultLlmConfig(stack.llmConfig);
 const ENV = { ...process.env, DATABASE_URL: stack.databaseUrl, MEMLOOM_TASK_QUEUE: stack.taskQueue };
+const memloom = (...args: string[]) => runCliInProcess(ENV, args);
 
 function systemOf(request: ChatRequest): string {
   return String(request.messages[0]?.content ?? '');
@@ -81,12 +83,12 @@ test('50 agents, concurrency 5, two fail with a 401: the job completes with 48 a
   const turn = await client.getTurn(details.items[2]!.messageId);
   assert.equal(turn.status, 'completed');
 
-  const shown = await runCli(ENV, ['batch', 'show', 'fleet-week']);
+  const shown = await memloom('batch', 'show', 'fleet-week');
   assert.equal(shown.code, 0, shown.stderr);
   assert.match(shown.stdout, /^status: +completed$/m);
   assert.match(shown.stdout, /^counts: +50\/50 done · answered 48 · failed 2/m);
   assert.match(shown.stdout, /outcomes \(failures first\):\n.*AGENT.*\n\s+fleet-(07|31)\s+failed\s+AuthFailed: /);
-  const json = parsed<BatchDetails>(await runCli(ENV, ['batch', 'show', 'batch/fleet-week', '--json']));
+  const json = parsed<BatchDetails>(await memloom('batch', 'show', 'batch/fleet-week', '--json'));
   assert.equal(json.items.filter((i) => i.status === 'failed').length, 2);
 
   // the same batch again: every agent is done, nobody is asked, the counts stand
@@ -143,14 +145,14 @@ test('bad input: a clear error naming the flag or field, and nothing created', a
     [['--prompt', 'hi', '--agents', 'fleet-00,no-such-agent'], /--agents: no agent "no-such-agent"/],
     [['--prompt', '   ', '--all'], /--prompt: must not be empty/],
   ];
-  const runs = await Promise.all(cases.map(([args]) => runCli(ENV, ['batch', 'run', ...args])));
-  runs.forEach((run, i) => {
-    assert.equal(run.code, 1, `${cases[i]![0].join(' ')}: exit ${run.code}: ${run.stderr}`);
-    assert.match(run.stderr, cases[i]![1]);
-  });
+  for (const [args, message] of cases) {
+    const run = await memloom('batch', 'run', ...args);
+    assert.equal(run.code, 1, `${args.join(' ')}: exit ${run.code}: ${run.stderr}`);
+    assert.match(run.stderr, message);
+  }
   await assert.rejects(client.startBatch({ prompt: 'hi', tag: 'nobody' }), (e: unknown) => e instanceof ValidationError && e.issues[0]?.path === 'tag');
   assert.equal(await jobRows(), before, 'no job was recorded');
-  const missing = await runCli(ENV, ['batch', 'show', 'no-such-batch']);
+  const missing = await memloom('batch', 'show', 'no-such-batch');
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /batch job not found: no-such-batch/);
 });

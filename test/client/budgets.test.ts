@@ -2,6 +2,7 @@
  * Budgets per agent (`max_budget` USD per `budget_duration`): set and cleared through the SDK
  * and the CLI; spend counted in epoch-aligned windows from the usage ledger; a turn of an agent
  * over its budget fails with BudgetExceeded before anything is written or any model is asked.
+ * The `memloom` commands run in this process (the same program as `bin/memloom.js`).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -9,7 +10,7 @@ import { agentBudgetStatus, deploymentSpend } from '../../src/db/budget-store.ts
 import { budgetExceededMessage, budgetVerdict, budgetWindow, formatUsd } from '../../src/domain/budget.ts';
 import { BudgetExceededError, TurnFailedError, ValidationError } from '../../src/domain/errors.ts';
 import { newId, IdPrefix } from '../../src/domain/ids.ts';
-import { errorOf, parsed, runCli } from '../helpers/cli.ts';
+import { errorOf, parsed, runCliInProcess } from '../helpers/cli.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
 const stack = await startTestStack();
@@ -212,29 +213,29 @@ describe('budgets on the command line', () => {
 
   test('agent create/update --max-budget --budget-duration; agent show prints the spend of the window; send over budget exits 1', async () => {
     const created = parsed<{ id: string; max_budget: number; budget_duration: string }>(
-      await runCli(env, ['agent', 'create', '--name', 'b-cli', ...modelFlags, '--max-budget', '0.10', '--budget-duration', '1d', '--json']),
+      await runCliInProcess(env, ['agent', 'create', '--name', 'b-cli', ...modelFlags, '--max-budget', '0.10', '--budget-duration', '1d', '--json']),
     );
     assert.deepEqual([created.max_budget, created.budget_duration], [0.1, '1d']);
     await spent(created.id, 0.25);
 
-    const show = await runCli(env, ['agent', 'show', 'b-cli']);
+    const show = await runCliInProcess(env, ['agent', 'show', 'b-cli']);
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout, /^budget: +\$0\.25 of \$0\.10 this 1d window \(resets at \d{4}-\d\d-\d\dT00:00:00Z\)$/m);
-    const shown = parsed<{ budget: { spend: number; exceeded: boolean } }>(await runCli(env, ['agent', 'show', 'b-cli', '--json']));
+    const shown = parsed<{ budget: { spend: number; exceeded: boolean } }>(await runCliInProcess(env, ['agent', 'show', 'b-cli', '--json']));
     assert.deepEqual([shown.budget.spend, shown.budget.exceeded], [0.25, true]);
 
     const chats = model.chatRequests().length;
-    const send = await runCli(env, ['send', 'b-cli', 'hello']);
+    const send = await runCliInProcess(env, ['send', 'b-cli', 'hello']);
     assert.equal(send.code, 1);
     assert.match(send.stderr, /^error: agent "b-cli" is over its budget: spent \$0\.25 of \$0\.10 this 1d window; resets at /m);
-    assert.equal(errorOf(await runCli(env, ['send', 'b-cli', 'hello', '--json'])).code, 'budget_exceeded');
+    assert.equal(errorOf(await runCliInProcess(env, ['send', 'b-cli', 'hello', '--json'])).code, 'budget_exceeded');
     assert.equal(model.chatRequests().length, chats);
 
     const raised = parsed<{ max_budget: number; budget_duration: string | null }>(
-      await runCli(env, ['agent', 'update', 'b-cli', '--max-budget', '2', '--no-budget-duration', '--json']),
+      await runCliInProcess(env, ['agent', 'update', 'b-cli', '--max-budget', '2', '--no-budget-duration', '--json']),
     );
     assert.deepEqual([raised.max_budget, raised.budget_duration], [2, null]);
-    const removed = await runCli(env, ['agent', 'update', 'b-cli', '--no-max-budget']);
+    const removed = await runCliInProcess(env, ['agent', 'update', 'b-cli', '--no-max-budget']);
     assert.equal(removed.code, 0, removed.stderr);
     assert.match(removed.stdout, /^updated agent b-cli/);
     assert.equal((await client.getAgent('b-cli')).max_budget, null);
@@ -248,7 +249,7 @@ describe('budgets on the command line', () => {
       [['agent', 'create', '--name', 'b-cli-bad', ...modelFlags, '--max-budget', '1', '--budget-duration', 'daily'], /--budget-duration: must be a duration such as 30s/],
       [['agent', 'update', 'b-cli', '--max-budget', '-2'], /--max-budget: must be more than 0/],
     ];
-    const runs = await Promise.all(cases.map(([args]) => runCli(env, args)));
+    const runs = await Promise.all(cases.map(([args]) => runCliInProcess(env, args)));
     runs.forEach((run, i) => {
       const [args, expected] = cases[i]!;
       assert.equal(run.code, 1, `${args.join(' ')}: ${run.stdout}`);

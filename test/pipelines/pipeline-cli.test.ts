@@ -1,6 +1,8 @@
 /**
  * `memloom pipeline ...` against a `memloom worker --pipelines MODULE` process, as a user runs
  * them: a user pipeline listed, run end to end with --wait, its result and runs; bad input.
+ * The worker is a real subprocess (it loads the user's module and stops on SIGTERM); the
+ * `pipeline` commands run in this process (the same program, without a process start each).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,7 +10,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import type { PipelineInfo, PipelineRunSummary } from '../../src/client/pipeline-runs.ts';
-import { CLI, errorOf, parsed, runCli } from '../helpers/cli.ts';
+import { CLI, errorOf, parsed, runCliInProcess } from '../helpers/cli.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
 const stack = await startTestStack({ startWorker: false });
@@ -18,7 +20,7 @@ const ENV = { ...process.env, DATABASE_URL: stack.databaseUrl, MEMLOOM_TASK_QUEU
 const PIPELINES = fileURLToPath(new URL('../fixtures/pipelines.ts', import.meta.url));
 const BUNDLE = process.env.MEMLOOM_TEST_WORKFLOW_BUNDLE;
 
-const memloom = (...args: string[]) => runCli(ENV, args);
+const memloom = (...args: string[]) => runCliInProcess(ENV, args);
 
 /** `memloom worker --pipelines test/fixtures/pipelines.ts --json`, ready once it printed its info. */
 async function spawnCliWorker(): Promise<{ child: ChildProcess; info: { pipelines: string[] } }> {

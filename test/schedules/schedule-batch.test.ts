@@ -2,7 +2,8 @@
  * Schedules whose action is a batch job (`memloom schedule create ID --every 2s --batch --prompt
  * ... --tag T --max-runs 2`): each run is the job `batch/<id>-<time>`, recorded by the workflow
  * itself, shown by `memloom batch show`; the action round-trips through `schedule show` and
- * `update`; bad batch flags are errors naming the flag, and create nothing.
+ * `update`; bad batch flags are errors naming the flag, and create nothing. The commands run
+ * in this process (the same program as `bin/memloom.js`, without a process start each).
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -10,7 +11,7 @@ import { test } from 'node:test';
 import type { BatchDetails } from '../../src/client/batches.ts';
 import type { ScheduleDetails } from '../../src/client/schedules.ts';
 import { NotFoundError } from '../../src/domain/errors.ts';
-import { errorOf, parsed, runCli } from '../helpers/cli.ts';
+import { errorOf, parsed, runCliInProcess } from '../helpers/cli.ts';
 import { until } from '../helpers/poll.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
@@ -18,8 +19,7 @@ const stack = await startTestStack();
 const { client, model } = stack;
 await client.setDefaultLlmConfig(stack.llmConfig);
 const ENV = { ...process.env, DATABASE_URL: stack.databaseUrl, MEMLOOM_TASK_QUEUE: stack.taskQueue };
-const memloom = (...args: string[]) => runCli(ENV, args);
-
+const memloom = (...args: string[]) => runCliInProcess(ENV, args);
 
 test('a schedule of batch jobs: two runs, each a job over the tagged agents, shown by batch show; then the action changes', async () => {
   const tag = `sched-${randomUUID().slice(0, 6)}`;

@@ -1,20 +1,22 @@
 /**
  * `memloom schedule ...` as a user runs it: create, show, list, update, pause, unpause, trigger,
  * backfill and delete with --json; bad flags are errors naming the flag, exit 1, nothing created.
+ * The commands run in this process (the same program as `bin/memloom.js`, without a process
+ * start each): nothing here is about the process boundary, which test/cli/cli.test.ts samples.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import type { PipelineScheduleAction, ScheduleDetails } from '../../src/client/schedules.ts';
 import { buildProgram } from '../../src/cli/program.ts';
-import { errorOf, parsed, runCli } from '../helpers/cli.ts';
+import { errorOf, parsed, runCliInProcess } from '../helpers/cli.ts';
 import { startTestStack } from '../helpers/stack.ts';
 
 const stack = await startTestStack();
 const { client, model } = stack;
 await client.setDefaultLlmConfig(stack.llmConfig);
 const ENV = { ...process.env, DATABASE_URL: stack.databaseUrl, MEMLOOM_TASK_QUEUE: stack.taskQueue };
-const memloom = (...args: string[]) => runCli(ENV, args);
+const memloom = (...args: string[]) => runCliInProcess(ENV, args);
 
 test('every schedule command says what it does in --help and takes --json', () => {
   const schedule = buildProgram().commands.find((c) => c.name() === 'schedule')!;
