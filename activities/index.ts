@@ -5,6 +5,8 @@
  */
 import type { ActivityDeps } from './activity-deps.ts';
 import { withFailureBoundary } from './failure-boundary.ts';
+import { createArchivalActivities } from './archival-activities.ts';
+import { createCompactionActivities } from './compaction-activities.ts';
 import { createModelActivities } from './model-activities.ts';
 import { createPipelineActivities } from './pipeline-activities.ts';
 import { createBatchActivities } from './batch-activities.ts';
@@ -18,9 +20,11 @@ export function createActivities(deps: ActivityDeps) {
     {
       ...createTurnActivities(deps),
       ...createModelActivities(deps),
+      ...createCompactionActivities(deps),
       ...createToolActivities(deps),
       ...createPipelineActivities(deps),
       ...createBatchActivities(deps),
+      ...createArchivalActivities(deps),
     },
     deps.logger,
   );

@@ -7,18 +7,15 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
-import { getBlocks } from '../src/db/agent-store.ts';
-import { findPublishedTools } from '../src/db/tool-store.ts';
-import { findTurnMessage, insertMessageOnce, loadConsolidationMessages, loadRecentMessages } from '../src/db/message-store.ts';
+import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import { findTurnMessage, insertMessageOnce, loadConsolidationMessages, loadContextSummary, loadRecentMessages } from '../src/db/message-store.ts';
 import { findTurn } from '../src/db/turn-store.ts';
 import { TurnKind } from '../src/domain/consolidation.ts';
 import { recordUsage, stepUsage, type UsageRecord, type UsageServedBy } from '../src/db/usage-store.ts';
-import { getTokenCalibration, recordTokenCalibration } from '../src/db/token-calibration-store.ts';
-import { messageBudget, selectContext } from '../src/domain/context-window.ts';
+import { recordTokenCalibration } from '../src/db/token-calibration-store.ts';
+import { selectContext } from '../src/domain/context-window.ts';
 import { RETRYABLE_MODEL_ERRORS } from '../src/domain/errors.ts';
 import type { Usage } from '../src/domain/letta-message.ts';
-import { compileSystemPrompt } from '../src/domain/memory-render.ts';
 import type { StoredMessage, StoredToolCall } from '../src/domain/stored-message.ts';
 import { DIRECT_DEPLOYMENT, type CallModelInput, type CallModelResult, type PickInput, type PickOutcome, type PlanOutcome, type StepKey } from '../src/domain/turn.ts';
 import { streamIdleTimeoutMs } from '../src/domain/llm-config.ts';
@@ -33,10 +30,11 @@ import { NO_METRICS } from '../src/metrics/worker-metrics.ts';
 import { streamChatCompletion, type StreamProgress } from '../src/llm/chat-completion.ts';
 import { classifyModelError } from '../src/llm/error-classification.ts';
 import { proxyMetaOfError, type ProxyCallMeta } from '../src/llm/litellm-metadata.ts';
-import { estimateMessageTokens, promptFrameTokens } from '../src/llm/token-count.ts';
+import { estimateMessageTokens } from '../src/llm/token-count.ts';
 import type { ToolRegistry } from '../src/tools/registry.ts';
 import { ConfigError } from '../src/domain/errors.ts';
 import { loadAgentOrFail, type ActivityDeps } from './activity-deps.ts';
+import { createPromptFrames, type ToolRoute } from './context-frame.ts';
 import { assertOwnsTurn, withTurn } from './turn-fence.ts';
 
 /**
@@ -86,9 +84,6 @@ export function normalizeToolCallIds(calls: readonly StoredToolCall[], step: num
   });
 }
 
-/** Where and how long a call of a tool runs: memory tools here, user tools where they are. */
-type ToolRoute = { timeoutMs: number; taskQueue?: string };
-
 function stepResult(
   routes: ReadonlyMap<string, ToolRoute>,
   tools: ToolRegistry,
@@ -133,24 +128,7 @@ function servedBy(
 export function createModelActivities(deps: ActivityDeps) {
   const { db, tools, models, logger } = deps;
   const metrics = deps.metrics ?? NO_METRICS;
-
-  /**
-   * The agent's tools as the model sees them, and where each runs: memory tools on this task
-   * queue, user tools on the task queue of the workers that published them.
-   */
-  async function agentTools(agentId: string, names: readonly string[]): Promise<{ schemas: ChatCompletionTool[]; routes: Map<string, ToolRoute> }> {
-    const memory = names.filter((n) => tools.get(n)?.kind === 'memory');
-    const published = await findPublishedTools(db, names.filter((n) => tools.get(n)?.kind !== 'memory'));
-    const routes = new Map<string, ToolRoute>(memory.map((n) => [n, { timeoutMs: tools.timeoutMsFor(n) }]));
-    for (const t of published) routes.set(t.name, { timeoutMs: t.timeoutMs, taskQueue: t.taskQueue });
-    const unknown = names.filter((n) => !routes.has(n));
-    if (unknown.length > 0) logger.warn({ agentId, tools: unknown }, 'agent names tools no worker has registered');
-    const schemas: ChatCompletionTool[] = [
-      ...tools.schemasFor(memory).tools,
-      ...published.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.parameters } })),
-    ];
-    return { schemas, routes };
-  }
+  const { agentTools, promptFrame } = createPromptFrames(deps);
 
   /** Cost of a call from `model_info` prices, when the endpoint reported none. */
   function priced(deployment: ModelDeployment | undefined, usage: Usage, reported: number | null | undefined): number | null {
@@ -165,11 +143,10 @@ export function createModelActivities(deps: ActivityDeps) {
     const consolidation = (await findTurn(db, turnId))?.kind === TurnKind.Consolidation;
     // a consolidation rewrites memory: it is offered the memory tools only, never a user tool's side effects
     const offered = consolidation ? agent.tools.filter((n) => tools.get(n)?.kind === 'memory') : agent.tools;
-    const { schemas: toolSchemas, routes } = await agentTools(agentId, offered);
     const done = await findTurnMessage(db, agentId, turnId, step, 0);
     if (done) {
       // an earlier attempt stored the answer and then lost its completion: do not call again
-      const used = await stepUsage(db, agentId, turnId, step);
+      const [{ routes }, used] = await Promise.all([agentTools(agentId, offered), stepUsage(db, agentId, turnId, step)]);
       return stepResult(routes, tools, done, used ?? NO_USAGE, done.toolCalls?.length ? 'tool_calls' : 'stop');
     }
     // no model call for an attempt that has lost its turn
@@ -178,21 +155,23 @@ export function createModelActivities(deps: ActivityDeps) {
     const llm = agent.llm_config;
     const routed = route && route.deploymentId !== DIRECT_DEPLOYMENT ? models.deployment(route.deploymentId) : undefined;
     const group = route?.group ?? llm.model;
-    const [blocks, calibrated] = await Promise.all([getBlocks(db, agentId), getTokenCalibration(db, agentId, group)]);
-    const system = compileSystemPrompt(agent.system, blocks);
-    // in counted tokens (o200k_base), converted by what this group's endpoint reported for earlier prompts
-    const frame = promptFrameTokens(system, toolSchemas.flatMap((t) => (t.type === 'function' ? [t.function] : [])));
-    const budget = messageBudget({
-      contextWindow: llm.context_window,
-      ...frame,
-      maxOutputTokens: llm.max_tokens,
-      calibration: calibrated.ratio,
-    });
+    const frame = await promptFrame(agent, offered, group, routed?.deployment);
+    const { system, budget, routes, calibration: calibrated } = frame;
+    // the summary of compacted messages opens the context (a consolidation reviews the messages themselves)
+    const summary = consolidation ? null : await loadContextSummary(db, agentId);
+    const room = Math.max(0, budget - (summary?.tokens ?? 0));
     const recent = consolidation
       ? // the conversation since the last consolidation, in context or not, then this turn's own messages
         await loadConsolidationMessages(db, agentId, turnId, agent.consolidated_through_seq, budget)
-      : await loadRecentMessages(db, agentId, budget);
-    const context = selectContext(recent, budget);
+      : await loadRecentMessages(db, agentId, room);
+    if (input.contextCheck && !consolidation) {
+      // the messages are read until they cover the room: more means they do not all fit
+      const inContext = recent.reduce((n, m) => n + m.tokens, 0);
+      if (inContext > room) {
+        return { messageId: '', toolCalls: [], finishReason: 'unknown', usage: NO_USAGE, contextFull: { tokens: inContext + (summary?.tokens ?? 0), budget } };
+      }
+    }
+    const context = [...(summary ? [summary] : []), ...selectContext(recent, room)];
     const countedPrompt = frame.systemTokens + frame.toolTokens + context.reduce((n, m) => n + m.tokens, 0);
 
     const ctx = Context.current();
@@ -224,7 +203,7 @@ export function createModelActivities(deps: ActivityDeps) {
         {
           model: routed ? routed.deployment.upstreamModel : llm.model,
           messages: [{ role: 'system', content: system }, ...context.map(toChatMessage)],
-          tools: toolSchemas,
+          tools: frame.toolSchemas,
           temperature: llm.temperature,
           maxTokens: maxOutputTokens(llm.max_tokens, routed?.deployment),
           // a LiteLLM proxy with a database attributes spend per agent

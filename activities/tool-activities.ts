@@ -1,18 +1,22 @@
 /**
  * The `runTool` activity: runs one tool call of a model step and stores its return.
  * Memory tools run inside the transaction that stores the return, so an edit is applied exactly
- * once however often the activity is retried. User tools run at least once (their side effects
- * are theirs); their result is stored once.
+ * once however often the activity is retried; what they need from a model endpoint first (the
+ * archival tools' embeddings) comes before that transaction opens. User tools run at least once
+ * (their side effects are theirs); their result is stored once.
  * @module
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
+import type { AgentRecord } from '../src/db/agent-store.ts';
 import { findTurnMessage, insertMessageOnce, tryInsertMessage, type NewMessage } from '../src/db/message-store.ts';
 import type { StoredMessage, StoredToolCall, ToolStatus } from '../src/domain/stored-message.ts';
 import type { RunToolInput, RunToolResult } from '../src/domain/turn.ts';
+import { embedTexts, EmbeddingError, type EmbedOptions } from '../src/llm/embeddings.ts';
 import { estimateMessageTokens } from '../src/llm/token-count.ts';
 import { stringifyToolResult, ToolError } from '../src/tools/define-tool.ts';
+import type { Embedder, MemoryTool } from '../src/tools/memory-tools.ts';
 import type { RegisteredTool } from '../src/tools/registry.ts';
 import { loadAgentOrFail, type ActivityDeps } from './activity-deps.ts';
 import { assertOwnsTurn, withTurn } from './turn-fence.ts';
@@ -20,7 +24,26 @@ import { assertOwnsTurn, withTurn } from './turn-fence.ts';
 /** Longer tool results are cut: they would crowd the model's context out. */
 export const MAX_TOOL_RETURN_CHARS = 20_000;
 
+/**
+ * One embedding request of a memory tool: it fits the call's timeout (MEMORY_TOOL_TIMEOUT_MS,
+ * 30 s) with a retry by the SDK; Temporal retries the activity after that.
+ */
+const MEMORY_TOOL_EMBEDDING: EmbedOptions = { timeoutMs: 12_000, maxRetries: 1 };
+
 class AlreadyStored extends Error {}
+
+/**
+ * An embedding that failed, as the activity fails: its type (`Connection`, `RateLimited`,
+ * `AuthFailed`, ...), retried by Temporal when another attempt may succeed.
+ */
+function embeddingFailure(error: EmbeddingError): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: error.type,
+    message: error.message,
+    nonRetryable: !error.retryable,
+    ...(error.retryAfterMs !== undefined ? { nextRetryDelay: error.retryAfterMs } : {}),
+  });
+}
 
 interface ToolOutcome {
   status: ToolStatus;
@@ -61,7 +84,29 @@ function toolReturn(input: RunToolInput, outcome: ToolOutcome, call: StoredToolC
 }
 
 export function createToolActivities(deps: ActivityDeps) {
-  const { db, tools, logger } = deps;
+  const { db, tools, logger, models } = deps;
+
+  /** The agent's embedder, or null without an embedding_config. */
+  function embedderOf(agent: AgentRecord, signal: AbortSignal): Embedder | null {
+    const config = agent.embedding_config;
+    if (!config) return null;
+    return async (texts) => ({ vectors: (await embedTexts(models, config, texts, { ...MEMORY_TOOL_EMBEDDING, signal })).vectors, model: config.embedding_model });
+  }
+
+  /** Runs the tool's `prepare` (no transaction open), heartbeating; an embedding failure fails the activity, typed. */
+  async function prepareMemoryTool(tool: MemoryTool, args: z.output<MemoryTool['parameters']>, agent: AgentRecord): Promise<unknown> {
+    if (!tool.prepare) return undefined;
+    const ctx = Context.current();
+    const beat = setInterval(() => ctx.heartbeat(), 1000);
+    try {
+      return await tool.prepare(args, { agentId: agent.id, embed: embedderOf(agent, ctx.cancellationSignal) });
+    } catch (error) {
+      if (error instanceof EmbeddingError && !ctx.cancellationSignal.aborted) throw embeddingFailure(error);
+      throw error;
+    } finally {
+      clearInterval(beat);
+    }
+  }
 
   async function runTool(input: RunToolInput): Promise<RunToolResult> {
     const { agentId, turnId, attempt, step, index } = input;
@@ -96,7 +141,7 @@ export function createToolActivities(deps: ActivityDeps) {
 
     const row =
       entry.kind === 'memory'
-        ? await runMemoryTool(entry, args, input, call)
+        ? await runMemoryTool(entry, args, input, call, agent)
         : await store(await runUserTool(entry, args, input, call));
     logger.debug({ agentId, turnId, step, tool: call.name, status: row.toolStatus }, 'tool ran');
     return { messageId: row.id, status: row.toolStatus ?? 'success' };
@@ -107,12 +152,18 @@ export function createToolActivities(deps: ActivityDeps) {
     rawArgs: unknown,
     input: RunToolInput,
     call: StoredToolCall,
+    agent: AgentRecord,
   ): Promise<StoredMessage> {
     const parsed = entry.tool.parameters.safeParse(rawArgs);
-    if (!parsed.success) {
-      return withTurn(db, input.turnId, input.attempt, (tx) =>
-        insertMessageOnce(tx, toolReturn(input, invalidArguments(entry.tool.name, parsed.error), call)),
-      );
+    const storeOutcome = (outcome: ToolOutcome): Promise<StoredMessage> =>
+      withTurn(db, input.turnId, input.attempt, (tx) => insertMessageOnce(tx, toolReturn(input, outcome, call)));
+    if (!parsed.success) return storeOutcome(invalidArguments(entry.tool.name, parsed.error));
+    let prepared: unknown;
+    try {
+      prepared = await prepareMemoryTool(entry.tool, parsed.data, agent);
+    } catch (error) {
+      if (!(error instanceof ToolError)) throw error;
+      return storeOutcome(errorOutcome(error.message));
     }
     const callKey = `${input.agentId}/${input.turnId}/${input.step}/${input.index}`;
     try {
@@ -121,7 +172,7 @@ export function createToolActivities(deps: ActivityDeps) {
         let outcome: ToolOutcome;
         await tx.query('SAVEPOINT tool');
         try {
-          const value = await entry.tool.execute(parsed.data, { tx, agentId: input.agentId, callKey });
+          const value = await entry.tool.execute(parsed.data, { tx, agentId: input.agentId, callKey }, prepared);
           outcome = { status: 'success', content: stringifyToolResult(value) };
         } catch (error) {
           if (!(error instanceof ToolError)) throw error;

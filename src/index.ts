@@ -11,7 +11,16 @@
  * ```
  * @module
  */
-export { createClient, MemloomClient, type ClientOptions, type ConsolidateMemoryOptions, type UserMessageOptions } from './client/memloom-client.ts';
+export {
+  createClient,
+  MemloomClient,
+  type ClientOptions,
+  type CompactAgentOptions,
+  type ConsolidateMemoryOptions,
+  type DefaultEmbeddingConfigInput,
+  type UserMessageOptions,
+} from './client/memloom-client.ts';
+export type { CompactionResult, CompactionSettings, CompactionTrigger } from './domain/compaction.ts';
 export { ConsolidationStatus, type ConsolidationResult } from './domain/consolidation.ts';
 export { defineTool, ToolError, type ToolContext, type ToolDefinition, type ToolSpec } from './tools/define-tool.ts';
 export { BASE_TOOL_NAMES } from './tools/memory-tools.ts';
@@ -46,9 +55,14 @@ export {
 export { BatchHandle, type BatchDetails, type StartBatchOptions } from './client/batches.ts';
 export type { BatchCounts, BatchProgress, BatchResult, BatchSelector } from './domain/batch.ts';
 export type { BatchItemRecord } from './db/batch-store.ts';
+export type { ArchivalImportOutcome, ArchivalProgress, ArchivalReembedOutcome, ImportArchivalOptions, ReembedArchivalOptions } from './client/archival.ts';
+export type { ArchivalSearchFilters } from './client/archival-memory.ts';
+export type { Passage } from './db/passage-store.ts';
+export { EmbeddingError } from './llm/embeddings.ts';
 export { loadConfig, type MemloomConfig } from './config/env.ts';
 export { createMemloomWorker, type MemloomWorker, type MemloomWorkerOptions } from '../workers/agent-worker.ts';
 export {
+  ArchivalJobFailedError,
   ConfigError,
   ConflictError,
   MemloomError,

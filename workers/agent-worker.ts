@@ -22,6 +22,7 @@ import type { PipelineDefinition } from '../src/pipelines/define-pipeline.ts';
 import { PipelineRegistry } from '../src/pipelines/registry.ts';
 import { publishTools } from '../src/db/tool-store.ts';
 import { publishPipelines } from '../src/db/pipeline-store.ts';
+import { vectorSearchMode } from '../src/db/passage-store.ts';
 import { loadEncoding } from '../src/llm/token-count.ts';
 import { ToolRegistry } from '../src/tools/registry.ts';
 import { checkDatabase, connectTemporal } from './preflight.ts';
@@ -92,6 +93,7 @@ export async function createMemloomWorker(options: MemloomWorkerOptions = {}): P
   try {
     // fail at start, naming what is wrong, rather than announce a worker that cannot run turns
     await checkDatabase(db, config.databaseUrl);
+    if ((await vectorSearchMode(db)) === 'exact') logger.warn('archival search: the pgvector extension is not available in this database; vector search is an exact scan');
     if (metricsPort !== undefined) {
       const prometheus = createPrometheusMetrics({ db, logger });
       metrics = fanOutMetrics(prometheus, metrics);

@@ -26,7 +26,8 @@ import {
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import { NON_RETRYABLE_FAILURE_TYPES, RETRYABLE_MODEL_ERRORS } from '../src/domain/errors.ts';
+import { CompactionTrigger, MAX_COMPACTIONS_PER_STEP, type CompactionResult } from '../src/domain/compaction.ts';
+import { ModelErrorType, NON_RETRYABLE_FAILURE_TYPES, RETRYABLE_MODEL_ERRORS } from '../src/domain/errors.ts';
 import { describeReason, ModelChain, retryDelayMs, type NextAttempt } from '../src/domain/model-chain.ts';
 import { StopReason, type Usage } from '../src/domain/letta-message.ts';
 import { MODEL_CALL_START_TO_CLOSE_MS, toolActivityStartToCloseMs } from '../src/domain/timeouts.ts';
@@ -45,7 +46,7 @@ import {
   type TurnResult,
 } from '../src/domain/turn.ts';
 import { AgentNameKey, FailedTurnsKey, LastFailedTurnKey } from '../src/domain/search-attributes.ts';
-import { agentRenamedSignal, sendMessageUpdate, statusQuery } from './agent-definitions.ts';
+import { agentRenamedSignal, compactUpdate, sendMessageUpdate, statusQuery } from './agent-definitions.ts';
 import { FifoLock } from './fifo-lock.ts';
 
 const retry: RetryPolicy = {
@@ -82,6 +83,11 @@ const { planModelCall, pickDeployment } = proxyLocalActivities<Activities>({
 const MODEL_POLICY_PATCH = 'model-policy-chain';
 const { runTool } = proxyActivities<Activities>({ ...TOOL_CALL, startToCloseTimeout: '2 minutes' });
 const { beginTurn, finishTurn, recordToolFailure } = proxyActivities<Activities>(BOOKKEEPING);
+/** A compaction is a model call (the summarizer's) and a write: the model call's timeouts and retries. */
+const COMPACTION: ActivityOptions = { ...MODEL_CALL };
+const { compactContext } = proxyActivities<Activities>(COMPACTION);
+/** Runs from before compaction send the newest messages that fit; later runs compact first. */
+const COMPACTION_PATCH = 'context-compaction';
 
 /**
  * Temporal terminates a run at 51,200 events. Continue-as-new is suggested long before; this is
@@ -186,12 +192,12 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
   }
 
   /** The model call of one step: one attempt, or (since routing) a chain of them. */
-  async function modelStep(key: StepKey): Promise<CallModelResult> {
+  async function modelStep(key: StepKey, contextCheck: boolean): Promise<CallModelResult> {
     if (!patched(MODEL_POLICY_PATCH)) {
       return callModel.executeWithOptions({ ...MODEL_CALL, summary: `model call, step ${key.step}` }, [key]);
     }
     try {
-      return await modelChain(key);
+      return await modelChain(key, contextCheck);
     } finally {
       status.model = null;
     }
@@ -202,7 +208,7 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
    * the deployment, the attempt and why; a retry waits out its backoff, and when no deployment of
    * any candidate group is free, the chain waits on a timer until the first one is.
    */
-  async function modelChain(key: StepKey): Promise<CallModelResult> {
+  async function modelChain(key: StepKey, contextCheck: boolean): Promise<CallModelResult> {
     const planned = await planModelCall(key);
     if (planned.kind === 'refused') throw ApplicationFailure.create({ type: planned.type, message: planned.message, nonRetryable: true });
     const { plan } = planned;
@@ -270,10 +276,11 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
       Object.assign(model, { group: pick.group, deploymentId: pick.deploymentId, attempt: chain.triesInGroup, reason });
       show();
       const where = pick.deploymentId === DIRECT_DEPLOYMENT ? pick.group : `${pick.group} · ${pick.deploymentId}`;
+      let answer: CallModelResult;
       try {
-        return await callModel.executeWithOptions(
+        answer = await callModel.executeWithOptions(
           { ...MODEL_ATTEMPT, summary: `model call · step ${key.step} · ${where} · attempt ${chain.attempts} · ${reason}` },
-          [{ ...key, route: { group: pick.group, deploymentId: pick.deploymentId, chainAttempt: chain.attempts, reason } }],
+          [{ ...key, route: { group: pick.group, deploymentId: pick.deploymentId, chainAttempt: chain.attempts, reason }, ...(contextCheck ? { contextCheck } : {}) }],
         );
       } catch (error) {
         const failure = modelFailure(error);
@@ -285,6 +292,55 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
         waited = false;
         next = after;
         pick = await repick(next);
+        continue;
+      }
+      if (!answer.contextFull) return answer;
+      // the context does not fit this group's window: its context_window_fallbacks come before a compaction
+      const after = chain.next({ type: ModelErrorType.ContextWindowExceeded, group: pick.group, deploymentId: pick.deploymentId });
+      if (!after) return answer;
+      model.lastFailure = { type: ModelErrorType.ContextWindowExceeded, message: `the context (${answer.contextFull.tokens} tokens) does not fit ${pick.group}` };
+      waited = true; // nothing was called: no backoff
+      next = after;
+      pick = await repick(next);
+    }
+  }
+
+  /**
+   * The step's model call, compacting the context first when it would not fit (the model is not
+   * called) and when the endpoint still answers with a context overflow; at most
+   * MAX_COMPACTIONS_PER_STEP times, then the newest messages that fit are sent.
+   */
+  async function modelStepWithRoom(key: StepKey): Promise<CallModelResult> {
+    if (!patched(COMPACTION_PATCH)) return modelStep(key, false);
+    let check = true;
+    for (let round = 1; ; round++) {
+      let trigger: CompactionTrigger;
+      try {
+        const answer = await modelStep(key, check && round <= MAX_COMPACTIONS_PER_STEP);
+        if (!answer.contextFull) return answer;
+        trigger = CompactionTrigger.ContextFull;
+      } catch (error) {
+        if (round > MAX_COMPACTIONS_PER_STEP || modelFailure(error)?.type !== ModelErrorType.ContextWindowExceeded) throw error;
+        trigger = CompactionTrigger.ContextOverflow;
+      }
+      status.state = 'compacting';
+      show();
+      const done = await compactContext.executeWithOptions(
+        { ...COMPACTION, summary: `compaction · step ${key.step} · round ${round} · ${trigger}` },
+        [{ agentId, trigger, turnId: key.turnId, attempt: key.attempt, step: key.step, round }],
+      );
+      status.state = 'thinking';
+      show();
+      if (done.evictedMessages === 0) {
+        // nothing older to summarize: the newest messages alone are too many for the window
+        if (trigger === CompactionTrigger.ContextOverflow) {
+          throw ApplicationFailure.create({
+            type: ModelErrorType.ContextWindowExceeded,
+            message: 'the context window is too small even for the newest message: nothing older is left to compact',
+            nonRetryable: true,
+          });
+        }
+        check = false;
       }
     }
   }
@@ -299,7 +355,7 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
         status.state = 'thinking';
         status.currentStep = step;
         show();
-        const answer = await modelStep({ agentId, turnId: messageId, attempt, step });
+        const answer = await modelStepWithRoom({ agentId, turnId: messageId, attempt, step });
         stepCount = n;
         usage.prompt_tokens += answer.usage.prompt_tokens;
         usage.completion_tokens += answer.usage.completion_tokens;
@@ -354,6 +410,23 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
     return { agentId, messageId, attempt, stepBase, stepCount, stopReason, usage };
   }
 
+  /** A compaction on demand, in the mailbox like a turn: never while a turn runs. */
+  async function runCompaction(requestId: string): Promise<CompactionResult> {
+    status.queuedTurns--;
+    status.state = 'compacting';
+    show();
+    try {
+      return await compactContext.executeWithOptions({ ...COMPACTION, summary: 'compaction · on demand' }, [
+        { agentId, trigger: CompactionTrigger.Manual, requestId },
+      ]);
+    } catch (error) {
+      throw turnFailure(error);
+    } finally {
+      status.state = 'idle';
+      show();
+    }
+  }
+
   const enqueue = (messageId: string, attempt: number): Promise<TurnResult> => {
     active++;
     status.queuedTurns++;
@@ -398,6 +471,23 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
         if (ending) throw closingFailure();
       },
       description: 'Answer a user message already stored in Postgres with its turn: { messageId, attempt? }',
+    },
+  );
+  setHandler(
+    compactUpdate,
+    ({ requestId }) => {
+      if (status.closing) return Promise.reject(closingFailure());
+      active++;
+      status.queuedTurns++;
+      show();
+      return lock.run(() => runCompaction(requestId)).finally(() => active--);
+    },
+    {
+      validator: (request) => {
+        if (typeof request?.requestId !== 'string' || request.requestId === '') throw new Error('requestId: must be a non-empty string');
+        if (ending) throw closingFailure();
+      },
+      description: "Compact the agent's context now (summarize the oldest in-context messages): { requestId }",
     },
   );
   setHandler(statusQuery, () => ({ ...status }), { description: 'What the agent is doing now' });

@@ -5,3 +5,4 @@
 export { agentWorkflow } from './agent-workflow.ts';
 export { pipelineWorkflow } from './pipeline-workflow.ts';
 export { batchWorkflow } from './batch-workflow.ts';
+export { archivalImportWorkflow, archivalReembedWorkflow } from './archival-workflows.ts';

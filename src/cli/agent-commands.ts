@@ -1,5 +1,6 @@
 /**
- * `memloom agent ...`: create, list, show, update and delete agents, and consolidate their memory.
+ * `memloom agent ...`: create, list, show, update and delete agents, consolidate their memory and
+ * compact their context.
  * @module
  */
 import { Command } from 'commander';
@@ -10,6 +11,7 @@ import { ConsolidationStatus, type ConsolidationResult } from '../domain/consoli
 import { ValidationError } from '../domain/errors.ts';
 import { MessageIdSchema } from '../domain/ids.ts';
 import { setAction } from './command-context.ts';
+import { addCompactionOptions, compactCommand, compactionFlagOf, CompactionFlagsSchema, compactionSettingsFromFlags } from './compaction-commands.ts';
 import { formatAgent, formatAgentList } from './format.ts';
 import {
   addJsonOption,
@@ -84,7 +86,7 @@ function embeddingFromFlags(flags: EmbeddingFlags, base: EmbeddingConfig | null)
   return embeddingConfigFromFlags({ model: flags.embedding, endpoint: flags.embeddingEndpoint, dim: flags.embeddingDim }, base, AGENT_EMBEDDING_FLAGS);
 }
 
-const CreateFlagsSchema = LlmFlagsSchema.extend(BudgetFlagsSchema.shape).extend(EmbeddingFlagsSchema.shape).extend({
+const CreateFlagsSchema = LlmFlagsSchema.extend(BudgetFlagsSchema.shape).extend(EmbeddingFlagsSchema.shape).extend(CompactionFlagsSchema.shape).extend({
   name: z.string(),
   system: z.string().optional(),
   description: z.string().optional(),
@@ -122,6 +124,7 @@ function createAgentInput(options: Record<string, unknown>): CreateAgentInput {
   const flags = parseFlags(CreateFlagsSchema, options);
   const { model, modelEndpoint, contextWindow, temperature, maxTokens } = flags;
   const llm = { model, modelEndpoint, contextWindow, temperature, maxTokens };
+  const compaction = compactionSettingsFromFlags(flags);
   return {
     name: flags.name,
     ...(flags.system !== undefined ? { system: flags.system } : {}),
@@ -134,6 +137,7 @@ function createAgentInput(options: Record<string, unknown>): CreateAgentInput {
     include_base_tools: flags.baseTools,
     ...(flags.maxBudget !== undefined ? { max_budget: flags.maxBudget } : {}),
     ...(flags.budgetDuration !== undefined ? { budget_duration: flags.budgetDuration } : {}),
+    ...(compaction !== undefined ? { compaction_settings: compaction } : {}),
   };
 }
 
@@ -148,7 +152,7 @@ function agentFlagOf(input: CreateAgentInput): (path: string) => string | undefi
     if (/^tools\.\d+$/.test(path)) return '--tool';
     if (/^tags\.\d+$/.test(path)) return '--tag';
     if (path === 'name' || path === 'system' || path === 'description') return `--${path}`;
-    return budgetFlagOf(path) ?? llmFlagOf(path) ?? embeddingFlagOf(AGENT_EMBEDDING_FLAGS)(path);
+    return budgetFlagOf(path) ?? compactionFlagOf(path) ?? llmFlagOf(path) ?? embeddingFlagOf(AGENT_EMBEDDING_FLAGS)(path);
   };
 }
 
@@ -195,6 +199,7 @@ function createCommand(): Command {
     .option('--budget-duration <duration>', BUDGET_HELP.budgetDuration);
   addLlmOptions(command);
   addEmbeddingOptions(command);
+  addCompactionOptions(command, { update: false });
   addJsonOption(command);
   command.addHelpText(
     'after',
@@ -204,7 +209,8 @@ Examples:
       --model gpt-4o-mini --model-endpoint http://localhost:4000
   $ memloom agent create --name researcher --tool search_web --tag team-a --block-limit human=2000 --block human=
   $ memloom agent create --name capped --model smart --max-budget 5 --budget-duration 1d
-  $ memloom agent create --name librarian --embedding text-embedding-3-small`,
+  $ memloom agent create --name librarian --embedding text-embedding-3-small
+  $ memloom agent create --name chatty --model smart --compaction-percentage 0.5 --summarizer-model fast`,
   );
   return setAction(command, async (ctx, _args, options) => {
     const input = createAgentInput(options);
@@ -256,7 +262,7 @@ function showCommand(): Command {
   const command = new Command('show')
     .summary('show an agent, its memory and its workflow status')
     .description(
-      "Show an agent: its llm_config, tools, tags, memory blocks, what its workflow is doing now, its model usage (calls, tokens, cost when the endpoint reports it) and its budget with the spend of the current window.",
+      "Show an agent: its llm_config, tools, tags, memory blocks, what its workflow is doing now, its model usage (calls, tokens, cost when the endpoint reports it) and its budget with the spend of the current window, and its compaction settings (defaults marked).",
     )
     .argument('<agent>', 'agent id (agent-...) or name');
   addJsonOption(command);
@@ -270,7 +276,7 @@ function showCommand(): Command {
   });
 }
 
-const UpdateFlagsSchema = LlmFlagsSchema.extend(EmbeddingFlagsSchema.shape).extend({
+const UpdateFlagsSchema = LlmFlagsSchema.extend(EmbeddingFlagsSchema.shape).extend(CompactionFlagsSchema.shape).extend({
   maxBudget: clearable(numberFlag).optional(),
   budgetDuration: clearable(z.string()).optional(),
   name: z.string().optional(),
@@ -281,10 +287,10 @@ const UpdateFlagsSchema = LlmFlagsSchema.extend(EmbeddingFlagsSchema.shape).exte
 
 function updateCommand(): Command {
   const command = new Command('update')
-    .summary("change an agent's name, prompt, tags or model")
+    .summary("change an agent's name, prompt, tags, model or compaction settings")
     .description(
-      'Change an agent: rename it, replace its system prompt, description or tags, or change its llm_config (model flags are merged into the current one) ' +
-        'or its embedding_config (embedding flags likewise).',
+      'Change an agent: rename it, replace its system prompt, description or tags, or change its llm_config (model flags are merged into the current one), ' +
+        'its embedding_config (embedding flags likewise) or its compaction settings (likewise; see `memloom agent compact --help`).',
     )
     .argument('<agent>', 'agent id (agent-...) or name')
     .option('--name <name>', 'new unique name')
@@ -297,6 +303,7 @@ function updateCommand(): Command {
     .option('--no-budget-duration', 'make the budget a lifetime one (it never resets)');
   addLlmOptions(command);
   addEmbeddingOptions(command);
+  addCompactionOptions(command, { update: true });
   addJsonOption(command);
   command.addHelpText(
     'after',
@@ -305,7 +312,8 @@ Examples:
   $ memloom agent update my-assistant --model gpt-4o --context-window 128000
   $ memloom agent update my-assistant --system "You are terse."
   $ memloom agent update my-assistant --max-budget 2.50 --budget-duration 7d
-  $ memloom agent update my-assistant --embedding nomic-embed-text --embedding-endpoint http://localhost:11434/v1 --embedding-dim 768`,
+  $ memloom agent update my-assistant --embedding nomic-embed-text --embedding-endpoint http://localhost:11434/v1 --embedding-dim 768
+  $ memloom agent update my-assistant --compaction-percentage 0.5 --summarizer-model gpt-4o-mini`,
   );
   return setAction(command, async (ctx, [idOrName], options) => {
     const ref = agentArg(idOrName);
@@ -331,6 +339,9 @@ Examples:
       const current = (await client.getAgent(ref)).embedding_config ?? (await client.getDefaultEmbeddingConfig());
       patch.embedding_config = embeddingFromFlags(flags, current);
     }
+    if (flags.compactionPercentage !== undefined || flags.summarizerModel !== undefined) {
+      patch.compaction_settings = compactionSettingsFromFlags(flags, (await client.getAgent(ref)).compaction_settings);
+    }
     if (Object.keys(patch).length === 0) flagError('', 'nothing to change: pass at least one option (see --help)');
     const agent = await client.updateAgent(ref, patch, { onModelUnchecked: (note) => printNote(ctx.mode, note) }).catch((e: unknown) => {
       throw withFlagPaths(e, (p) =>
@@ -338,7 +349,7 @@ Examples:
           ? `--${p}`
           : /^tags\.\d+$/.test(p)
             ? '--tag'
-            : (budgetFlagOf(p) ?? llmFlagOf(p) ?? embeddingFlagOf(AGENT_EMBEDDING_FLAGS)(p)),
+            : (budgetFlagOf(p) ?? compactionFlagOf(p) ?? llmFlagOf(p) ?? embeddingFlagOf(AGENT_EMBEDDING_FLAGS)(p)),
       );
     });
     printResult(ctx.mode, agent, (a) => `updated agent ${a.name} (${a.id})\n${formatAgent(a)}`);
@@ -409,14 +420,15 @@ function consolidateCommand(): Command {
 
 export function agentCommands(): Command {
   return new Command('agent')
-    .summary('create, list, show, update and delete agents; consolidate their memory')
+    .summary('create, list, show, update and delete agents; consolidate their memory, compact their context')
     .description(
-      'Create, list, show, update and delete agents (stateful LLM agents with persistent memory), and consolidate their memory.',
+      'Create, list, show, update and delete agents (stateful LLM agents with persistent memory), consolidate their memory and compact their context.',
     )
     .addCommand(createCommand())
     .addCommand(listCommand())
     .addCommand(showCommand())
     .addCommand(updateCommand())
     .addCommand(deleteCommand())
-    .addCommand(consolidateCommand());
+    .addCommand(consolidateCommand())
+    .addCommand(compactCommand());
 }

@@ -5,6 +5,7 @@
  */
 import type { AgentState, Block } from '../domain/agent.ts';
 import { formatBudgetSpend, formatUsd, type BudgetVerdict } from '../domain/budget.ts';
+import { compactionSettings } from '../domain/compaction.ts';
 import type { LettaMessage, LettaResponse } from '../domain/letta-message.ts';
 import type { EmbeddingConfig, LlmConfig } from '../domain/llm-config.ts';
 import type { AgentWorkflowStatus } from '../domain/turn.ts';
@@ -39,6 +40,10 @@ export function formatMessage(m: LettaMessage): string {
       return `tool call: ${m.tool_call.name}(${m.tool_call.arguments})`;
     case 'tool_return_message':
       return `tool return (${m.status}): ${indent(preview(m.tool_return, TOOL_RETURN_PREVIEW))}`;
+    case 'summary_message': {
+      const hidden = m.evicted_messages === null ? '' : ` (${m.evicted_messages} earlier message${m.evicted_messages === 1 ? '' : 's'} hidden)`;
+      return `summary${hidden}: ${indent(m.summary)}`;
+    }
   }
 }
 
@@ -105,6 +110,21 @@ export function formatBudget(a: Pick<AgentState, 'max_budget' | 'budget_duration
   return a.budget_duration === null ? `${formatUsd(a.max_budget)} (lifetime budget)` : `${formatUsd(a.max_budget)} per ${a.budget_duration} window`;
 }
 
+/**
+ * An agent's compaction settings in effect, the defaults marked: `frees 30% of the message budget
+ * (default) · summarizer gpt-4o-mini · reads at most 50,000 characters (default)`.
+ */
+export function formatCompactionSettings(a: Pick<AgentState, 'compaction_settings' | 'llm_config'>): string {
+  const set = a.compaction_settings ?? {};
+  const s = compactionSettings(set);
+  const mark = (given: unknown): string => (given === undefined ? ' (default)' : '');
+  return [
+    `frees ${Number((s.sliding_window_percentage * 100).toFixed(1))}% of the message budget${mark(set.sliding_window_percentage)}`,
+    `summarizer ${s.model ?? a.llm_config.model}${set.model === undefined ? " (default: the agent's model)" : ''}`,
+    `reads at most ${s.clip_chars.toLocaleString('en-US')} characters${mark(set.clip_chars)}`,
+  ].join(' · ');
+}
+
 export function formatAgent(a: AgentState, status?: AgentWorkflowStatus | null, usage?: UsageTotals, budget?: BudgetVerdict | null): string {
   const lines = [
     field('id', a.id),
@@ -117,6 +137,7 @@ export function formatAgent(a: AgentState, status?: AgentWorkflowStatus | null, 
     ...(status !== undefined ? [field('status', formatStatus(status))] : []),
     ...(usage !== undefined ? [field('usage', formatUsage(usage))] : []),
     ...(budget !== undefined || a.max_budget !== null ? [field('budget', formatBudget(a, budget))] : []),
+    field('compaction', formatCompactionSettings(a)),
     field('created', a.created_at),
     field('system', indent(a.system)),
     'memory:',

@@ -1,14 +1,19 @@
 /**
- * `memloom memory ...` (core memory blocks) and `memloom archival ...` (archival passages).
+ * `memloom memory ...` (core memory blocks) and `memloom archival ...` (archival passages:
+ * insert, import a document, search, re-embed).
  * @module
  */
 import { Command } from 'commander';
 import { z } from 'zod';
+import type { ArchivalImportOutcome, ArchivalReembedOutcome } from '../client/archival.ts';
 import type { Passage } from '../db/passage-store.ts';
+import { DEFAULT_REEMBED_BATCH, MAX_IMPORT_BYTES, MAX_REEMBED_BATCH } from '../domain/archival.ts';
+import { DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '../domain/chunking.ts';
 import { setAction } from './command-context.ts';
 import { formatBlock, formatBlocks } from './format.ts';
-import { addJsonOption, agentArg, collect, countFlag, intFlag, parseFlags, withFlagPaths } from './options.ts';
+import { addJsonOption, agentArg, collect, countFlag, flagError, intFlag, parseFlags, withFlagPaths } from './options.ts';
 import { printResult } from './output.ts';
+import { progressPrinter } from './progress.ts';
 
 function memoryShowCommand(): Command {
   const command = new Command('show')
@@ -67,24 +72,134 @@ function formatPassages(passages: Passage[]): string {
     .join('\n');
 }
 
-const InsertFlagsSchema = z.object({ tag: z.array(z.string().min(1, 'must not be empty')).default([]) });
+const InsertFlagsSchema = z.object({
+  tag: z.array(z.string().min(1, 'must not be empty')).default([]),
+  file: z.string().optional(),
+  chunkSize: intFlag.optional(),
+  chunkOverlap: intFlag.optional(),
+});
+
+const IMPORT_FLAG_OF: Record<string, string> = { file: '--file', chunkSize: '--chunk-size', chunkOverlap: '--chunk-overlap' };
+
+/** The flag behind an issue of an import or an insert. */
+function insertFlagOf(path: string): string | undefined {
+  return /^tags(\.\d+)?$/.test(path) ? '--tag' : IMPORT_FLAG_OF[path];
+}
+
+export function formatImport(r: ArchivalImportOutcome): string {
+  const what = r.source ?? 'the text';
+  const head = r.alreadyImported
+    ? `${what} was imported into agent ${r.agentName} already, with the same chunk settings: its ${r.chunks} passages are there, nothing new was inserted`
+    : `imported ${what} into agent ${r.agentName}: ${r.chunks} chunks, ${r.insertedPassages} new passages` +
+      (r.embeddingModel !== null ? `, embedded with ${r.embeddingModel}` : '');
+  const lines = [
+    head,
+    `  import    ${r.importId} (chunks of at most ${r.chunkSize} tokens, ${r.chunkOverlap} of overlap${r.tags.length > 0 ? `, tags ${r.tags.join(', ')}` : ''})`,
+    `  workflow  ${r.workflowId}`,
+  ];
+  if (r.embeddingModel === null) {
+    lines.push(
+      `note: agent ${r.agentName} has no embedding_config, so these passages have no vectors and archival search finds them by their words only; ` +
+        `to embed them: memloom agent update ${r.agentName} --embedding MODEL, then memloom archival reembed ${r.agentName}`,
+    );
+  }
+  return lines.join('\n');
+}
 
 function archivalInsertCommand(): Command {
   const command = new Command('insert')
-    .summary('add a passage to archival memory')
-    .description("Add a passage to an agent's archival memory (long-term notes it finds with archival_memory_search).")
+    .summary('add a passage, or a whole document (--file), to archival memory')
+    .description(
+      "Add a passage to an agent's archival memory (long-term notes it finds with archival_memory_search). " +
+        `With --file, import a UTF-8 text file of at most ${MAX_IMPORT_BYTES / (1024 * 1024)} MiB instead: it is cut into chunks of at most ` +
+        `--chunk-size tokens (default: the agent's embedding_config.embedding_chunk_size, else ${DEFAULT_CHUNK_SIZE}), each repeating ` +
+        `--chunk-overlap tokens of the one before (default ${DEFAULT_CHUNK_OVERLAP}), cut at paragraphs, then sentences, then words; the chunks ` +
+        'are embedded with the agent\'s embedding_config and inserted as passages all at once, by the workflow archival-import/ID, with a ' +
+        'progress bar on stderr. Importing the same file with the same settings again inserts nothing; if embedding fails for good (the ' +
+        'endpoint down), nothing is inserted. An agent without embedding_config gets passages without vectors (full-text search only). ' +
+        'Needs a running `memloom worker` for --file.',
+    )
     .argument('<agent>', 'agent id (agent-...) or name')
-    .argument('<text>', 'the passage text')
-    .option('--tag <tag>', 'tag the passage (repeatable)', collect);
+    .argument('[text]', 'the passage text (or give --file)')
+    .option('--file <path>', `import this UTF-8 text file (at most ${MAX_IMPORT_BYTES / (1024 * 1024)} MiB) as chunked passages`)
+    .option('--chunk-size <tokens>', `with --file: at most this many tokens a chunk, ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE}`)
+    .option('--chunk-overlap <tokens>', `with --file: tokens each chunk repeats from the one before, less than the chunk size (default ${DEFAULT_CHUNK_OVERLAP})`)
+    .option('--tag <tag>', 'tag the passage(s) (repeatable)', collect);
   addJsonOption(command);
-  command.addHelpText('after', '\nExample:\n  $ memloom archival insert my-assistant "Alice\'s birthday is March 3." --tag personal');
+  command.addHelpText(
+    'after',
+    `
+Examples:
+  $ memloom archival insert my-assistant "Alice's birthday is March 3." --tag personal
+  $ memloom archival insert my-assistant --file handbook.md --tag handbook
+  $ memloom archival insert my-assistant --file notes.txt --chunk-size 500 --chunk-overlap 50 --json`,
+  );
   return setAction(command, async (ctx, [idOrName, text], options) => {
     const ref = agentArg(idOrName);
     const flags = parseFlags(InsertFlagsSchema, options);
-    const passage = await (await ctx.client()).insertArchivalMemory(ref, text!, flags.tag).catch((e: unknown) => {
-      throw withFlagPaths(e, (p) => (/^tags(\.\d+)?$/.test(p) ? '--tag' : undefined));
-    });
-    printResult(ctx.mode, passage, (p) => `inserted passage ${p.id}`);
+    const client = await ctx.client();
+    const relabel = (e: unknown): never => {
+      throw withFlagPaths(e, insertFlagOf);
+    };
+    if (flags.file === undefined) {
+      if (flags.chunkSize !== undefined || flags.chunkOverlap !== undefined) flagError(flags.chunkSize !== undefined ? '--chunk-size' : '--chunk-overlap', 'is for --file');
+      if (text === undefined) flagError('<text>', 'is required: the passage text (or import a file with --file)');
+      const passage = await client.insertArchivalMemory(ref, text, flags.tag).catch(relabel);
+      printResult(ctx.mode, passage, (p) => `inserted passage ${p.id}`);
+      return;
+    }
+    if (text !== undefined) flagError('--file', 'give the passage text or --file, not both');
+    const progress = progressPrinter(ctx.mode, 'chunks');
+    const result = await client
+      .importArchivalFile(ref, {
+        file: flags.file,
+        tags: flags.tag,
+        ...(flags.chunkSize !== undefined ? { chunkSize: flags.chunkSize } : {}),
+        ...(flags.chunkOverlap !== undefined ? { chunkOverlap: flags.chunkOverlap } : {}),
+        onProgress: (p) => progress.update(p.phase, p.done, p.total),
+      })
+      .catch(relabel)
+      .finally(() => progress.end());
+    printResult(ctx.mode, result, formatImport);
+  });
+}
+
+const ReembedFlagsSchema = z.object({ batchSize: countFlag(MAX_REEMBED_BATCH).optional() });
+
+export function formatReembed(r: ArchivalReembedOutcome): string {
+  return [
+    `re-embedded ${r.reembedded} passages of agent ${r.agentName} with ${r.embeddingModel} (${r.alreadyCurrent} already had a vector of it)`,
+    `  workflow  ${r.workflowId}`,
+  ].join('\n');
+}
+
+function archivalReembedCommand(): Command {
+  const command = new Command('reembed')
+    .summary("recompute archival vectors after an embedding model change")
+    .description(
+      "Recompute the vectors of an agent's archival passages that are not of its current embedding model (after " +
+        '`memloom agent update AGENT --embedding MODEL`), or that have none, with a progress bar on stderr. The workflow ' +
+        'archival-reembed/AGENT_ID embeds --batch-size passages per activity, each batch committed on its own, until none is left: ' +
+        'stopped halfway, running it again re-embeds only what is left; run while it runs, it joins it. Needs a running `memloom worker`.',
+    )
+    .argument('<agent>', 'agent id (agent-...) or name')
+    .option('--batch-size <n>', `passages embedded and committed at a time, 1 to ${MAX_REEMBED_BATCH} (default ${DEFAULT_REEMBED_BATCH})`);
+  addJsonOption(command);
+  command.addHelpText('after', '\nExamples:\n  $ memloom agent update my-assistant --embedding text-embedding-3-large\n  $ memloom archival reembed my-assistant');
+  return setAction(command, async (ctx, [idOrName], options) => {
+    const ref = agentArg(idOrName);
+    const flags = parseFlags(ReembedFlagsSchema, options);
+    const progress = progressPrinter(ctx.mode, 'passages');
+    const result = await (await ctx.client())
+      .reembedArchivalMemory(ref, {
+        ...(flags.batchSize !== undefined ? { batchSize: flags.batchSize } : {}),
+        onProgress: (p) => progress.update(p.phase, p.done, p.total),
+      })
+      .catch((e: unknown) => {
+        throw withFlagPaths(e, (p) => (p === 'batchSize' ? '--batch-size' : undefined));
+      })
+      .finally(() => progress.end());
+    printResult(ctx.mode, result, formatReembed);
   });
 }
 
@@ -109,8 +224,12 @@ function archivalSearchCommand(): Command {
 
 export function archivalCommands(): Command {
   return new Command('archival')
-    .summary("insert into and search an agent's archival memory")
-    .description("Insert into and search an agent's archival memory (passages in PostgreSQL, outside the context window).")
+    .summary("insert into, import into, search and re-embed an agent's archival memory")
+    .description(
+      "Insert passages (or import a whole document) into an agent's archival memory, search it, and re-embed it after an embedding model " +
+        'change (passages in PostgreSQL, outside the context window).',
+    )
     .addCommand(archivalInsertCommand())
-    .addCommand(archivalSearchCommand());
+    .addCommand(archivalSearchCommand())
+    .addCommand(archivalReembedCommand());
 }

@@ -143,7 +143,9 @@ const MessagesFlagsSchema = z.object({ limit: intFlag.optional() });
 export function messagesCommand(): Command {
   const command = new Command('messages')
     .summary("list an agent's messages (recall memory), oldest first")
-    .description("List an agent's recall memory (every message of its conversation), oldest first, as Letta messages.")
+    .description(
+      "List an agent's recall memory (every message of its conversation, in context or not, and the summaries compactions wrote), oldest first, as Letta messages.",
+    )
     .argument('<agent>', 'agent id (agent-...) or name')
     .option('--limit <n>', 'the last n messages (default 100, at most 1000)');
   addJsonOption(command);

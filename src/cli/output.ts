@@ -4,7 +4,7 @@
  * with `--json`.
  * @module
  */
-import { MemloomError, PipelineFailedError, TurnFailedError, ValidationError } from '../domain/errors.ts';
+import { ArchivalJobFailedError, MemloomError, PipelineFailedError, TurnFailedError, ValidationError } from '../domain/errors.ts';
 
 /** How a command prints: chosen by its `--json` flag and the global `--verbose` flag. */
 export interface OutputMode {
@@ -35,6 +35,16 @@ export function printResult<T>(mode: OutputMode, data: T, human: (data: T) => st
   writeOut(mode.json ? JSON.stringify(data, null, 2) : human(data));
 }
 
+/** Whether stderr is a terminal, where a progress bar may redraw its line in place. */
+export function stderrIsTerminal(): boolean {
+  return process.stderr.isTTY === true;
+}
+
+/** Redraws the current line of stderr (a progress bar on a terminal); `end` moves on to the next line. */
+export function redrawErr(text: string, end = false): void {
+  process.stderr.write(`\r${text}\x1b[K${end ? '\n' : ''}`);
+}
+
 /** A line for people on stderr (progress, notes); silent with `--json`, whose stdout is the result. */
 export function printNote(mode: OutputMode, text: string): void {
   if (!mode.json) writeErr(text);
@@ -46,7 +56,7 @@ export interface ErrorDocument {
     code: string;
     message: string;
     issues?: { path: string; message: string }[];
-    /** The failure type of a failed turn or pipeline run, e.g. `AuthFailed`, `StageFailed`. */
+    /** The failure type of a failed turn, pipeline run or archival job, e.g. `AuthFailed`, `StageFailed`, `Connection`. */
     type?: string;
   };
 }
@@ -55,7 +65,7 @@ export function errorDocument(error: unknown): ErrorDocument {
   if (error instanceof ValidationError) {
     return { error: { code: error.code, message: error.message, issues: error.issues } };
   }
-  if (error instanceof TurnFailedError || error instanceof PipelineFailedError) {
+  if (error instanceof TurnFailedError || error instanceof PipelineFailedError || error instanceof ArchivalJobFailedError) {
     return { error: { code: error.code, message: error.message, type: error.type } };
   }
   if (error instanceof MemloomError) return { error: { code: error.code, message: error.message } };

@@ -10,7 +10,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type UpdateDefinition } from '@temporalio/common';
 import { z } from 'zod';
 import { loadConfig, type MemloomConfig } from '../config/env.ts';
 import { loadModelsFile, type CheckedModels } from '../config/models-file.ts';
@@ -18,6 +18,7 @@ import { modelsReport, type ModelsReport } from './models-report.ts';
 import * as pipelines from './pipeline-runs.ts';
 import type { PipelineInfo, PipelineRunHandle, PipelineRunOutput, PipelineRunSummary, StartPipelineOptions } from './pipeline-runs.ts';
 import * as batches from './batches.ts';
+import * as archival from './archival.ts';
 import type { BatchResult } from '../domain/batch.ts';
 import * as schedules from './schedules.ts';
 import type { BackfillOptions, CreateScheduleOptions, ScheduleDetails, UpdateScheduleOptions } from './schedules.ts';
@@ -25,7 +26,8 @@ import * as agents from '../db/agent-store.ts';
 import { agentBudgetStatus } from '../db/budget-store.ts';
 import * as messages from '../db/message-store.ts';
 import { retryTransient } from '../db/db-errors.ts';
-import { insertPassage, listPassages, searchPassages, type Passage } from '../db/passage-store.ts';
+import * as passages from '../db/passage-store.ts';
+import type { Passage } from '../db/passage-store.ts';
 import { createDb, withTransaction, type Db } from '../db/pool.ts';
 import { getSetting, putSetting, SettingKey } from '../db/settings-store.ts';
 import { getTokenCalibration } from '../db/token-calibration-store.ts';
@@ -69,6 +71,7 @@ import {
   type UpdateAgentInput,
   type UpdateBlockInput,
 } from '../domain/agent.ts';
+import type { CompactionResult, CompactionSettings } from '../domain/compaction.ts';
 import {
   BLOCK_EDIT_TOOL_NAMES,
   changedBlockLabels,
@@ -78,7 +81,7 @@ import {
   type ConsolidationResult,
 } from '../domain/consolidation.ts';
 import { BudgetExceededError, ConfigError, ConflictError, NotFoundError, TurnFailedError, ValidationError } from '../domain/errors.ts';
-import { AgentRefSchema, agentWorkflowId, IdPrefix, MessageIdSchema, newId } from '../domain/ids.ts';
+import { AgentRefSchema, agentWorkflowId, IdPrefix, idSchema, MessageIdSchema, newId } from '../domain/ids.ts';
 import { toLettaMessages, type LettaMessage, type LettaResponse } from '../domain/letta-message.ts';
 import {
   EmbeddingConfigSchema,
@@ -105,11 +108,14 @@ import { parseInput } from '../domain/validation.ts';
 import { checkModelServed } from '../llm/model-catalog.ts';
 import { countTokensWithin, estimateMessageTokens, MESSAGE_OVERHEAD_TOKENS } from '../llm/token-count.ts';
 import { BASE_TOOL_NAMES } from '../tools/memory-tools.ts';
-import { AGENT_WORKFLOW_TYPE, agentRenamedSignal, sendMessageUpdate, statusQuery } from '../../workflows/agent-definitions.ts';
+import { AGENT_WORKFLOW_TYPE, agentRenamedSignal, compactUpdate, compactUpdateId, sendMessageUpdate, statusQuery } from '../../workflows/agent-definitions.ts';
 import { describeDbError, redactUrl } from './errors.ts';
 import { buildLettaResponse } from './letta-response.ts';
 import { awaitReadyInterceptor, lazyTemporalConnection, temporalReadiness } from './temporal-connection.ts';
 import { turnProgress } from './turn-progress.ts';
+import { ArchivalEmbedder, insertArchival, searchArchival, type ArchivalSearchFilters } from './archival-memory.ts';
+import { listTools, modelChoices, type ModelChoice, type ToolInfo } from './catalog.ts';
+import { cursorFields, MessagePageSchema, PageOrderSchema, PassagePageSchema, type MessagePage, type PageOrder, type PassagePage } from './pages.ts';
 
 /** Per-call options of {@link MemloomClient.createAgent} and {@link MemloomClient.updateAgent}. */
 export interface AgentWriteOptions {
@@ -142,6 +148,24 @@ export interface ClientOptions extends Partial<MemloomConfig> {
   models?: ModelsConfig;
 }
 
+/** What {@link MemloomClient.listAgents} lists. */
+export interface AgentListFilter {
+  /** Only the agent of this name. */
+  name?: string;
+  /** Only agents with these tags. */
+  tags?: string[];
+  /** An agent must have every tag of `tags` (false: one of them). @default true */
+  matchAllTags?: boolean;
+  /** 1 to 1000. @default 1000 */
+  limit?: number;
+  /** Agents after this agent id, in `order`. */
+  after?: string;
+  /** The `limit` agents just before this agent id, in `order`. */
+  before?: string;
+  /** By creation time. @default 'desc', newest first */
+  order?: PageOrder;
+}
+
 export interface UserMessageOptions {
   /**
    * Idempotency key: `message-<uuid>`. Sending again with the same id returns the same turn
@@ -161,6 +185,15 @@ export interface ConsolidateMemoryOptions {
   messageId?: string;
   /** At most this many model calls in the consolidation turn. @default 10 */
   maxSteps?: number;
+}
+
+/** Per-call options of {@link MemloomClient.compactAgent}. */
+export interface CompactAgentOptions {
+  /**
+   * Idempotency key: `message-<uuid>`. Compacting again with the same id returns that
+   * compaction's result instead of running a second one. @default a new id
+   */
+  requestId?: string;
 }
 
 /**
@@ -188,14 +221,29 @@ const TagListSchema = z
 
 const UserMessageOptionsSchema = z.object({ messageId: MessageIdSchema.optional(), maxSteps: MaxStepsSchema.optional() });
 const ConsolidateMemoryOptionsSchema = UserMessageOptionsSchema.strict();
+const CompactAgentOptionsSchema = z.object({ requestId: MessageIdSchema.optional() }).strict();
 const ListMessagesSchema = z.object({
   limit: count(1000).default(100),
   before: z.number({ error: 'must be a number' }).int('must be an integer').optional(),
 });
 const ListAgentsSchema = z
-  .object({ name: z.string({ error: 'must be a string' }).optional(), tags: TagListSchema.optional(), limit: count(1000).optional() })
+  .object({
+    name: z.string({ error: 'must be a string' }).optional(),
+    tags: TagListSchema.optional(),
+    matchAllTags: z.boolean({ error: 'must be a boolean' }).optional(),
+    limit: count(1000).optional(),
+    ...cursorFields('agent'),
+    order: PageOrderSchema.optional(),
+  })
   .strict();
-const ArchivalSearchSchema = z.object({ query: z.string({ error: 'must be a string' }).optional(), topK: count(1000) });
+const ArchivalSearchSchema = z.object({
+  query: z.string({ error: 'must be a string' }).optional(),
+  topK: count(1000),
+  tags: TagListSchema.optional(),
+  tagMatchMode: z.enum(['any', 'all'], { error: 'must be "any" or "all"' }).optional(),
+  start: z.date({ error: 'must be a valid Date' }).optional(),
+  end: z.date({ error: 'must be a valid Date' }).optional(),
+});
 
 const SINCE_HINT = 'must be a duration such as 1h, 7d or 30d, or an ISO date such as 2025-01-31';
 /** `--since`: a duration back from now (`7d`) or an ISO date/time; read when the report is asked for. */
@@ -367,6 +415,8 @@ export class MemloomClient {
   #models: Promise<CheckedModels> | undefined;
   /** The models config given to {@link createClient}, which wins over MEMLOOM_MODELS. */
   readonly #givenModels: ModelsConfig | undefined;
+  /** Embeds archival passages and queries with an agent's embedding_config, from this process. */
+  readonly #archivalEmbedder: ArchivalEmbedder;
 
   constructor(
     readonly config: MemloomConfig,
@@ -376,6 +426,7 @@ export class MemloomClient {
     models?: ModelsConfig,
   ) {
     this.#givenModels = models;
+    this.#archivalEmbedder = new ArchivalEmbedder(config.llmBaseUrl, async () => (await this.#modelsConfig())?.config ?? null);
     this.#temporalReady = temporalReadiness(connection, config.temporalAddress, owns);
     // the connection is lazy: the first workflow call checks the server
     this.temporal = new Client({
@@ -453,6 +504,7 @@ export class MemloomClient {
       });
       if (tooLarge.length > 0) throw new ValidationError(tooLarge, 'agent');
       await this.#checkModelServed(llm, 'agent', options);
+      await this.#checkSummarizer(parsed.compaction_settings, llm, 'agent', options);
       const embedding = await this.#embeddingConfig(parsed, await this.getDefaultEmbeddingConfig(), 'agent');
       const { include_base_tools, embedding: _model, ...rest } = parsed;
       const tools = [...new Set([...(include_base_tools ? BASE_TOOL_NAMES : []), ...parsed.tools])];
@@ -466,8 +518,12 @@ export class MemloomClient {
     }, { idempotent: false });
   }
 
-  /** Agents, newest first; an agent must have every tag of `tags`. `limit` is 1 to 1000. */
-  async listAgents(filter: { name?: string; tags?: string[]; limit?: number } = {}): Promise<AgentState[]> {
+  /**
+   * Agents, newest first (`order: 'asc'`: oldest first); an agent must have every tag of `tags`
+   * (`matchAllTags: false`: one of them). `limit` is 1 to 1000; `after` and `before` are agent
+   * ids: a cursor page, as Letta's `GET /v1/agents/` pages.
+   */
+  async listAgents(filter: AgentListFilter = {}): Promise<AgentState[]> {
     const parsed = parseInput(ListAgentsSchema, filter, 'agent listing');
     return this.#db(() => agents.listAgents(this.db, parsed));
   }
@@ -514,6 +570,7 @@ export class MemloomClient {
           await this.#checkModelServed(llm, 'agent update', options);
         }
       }
+      await this.#checkSummarizer(parsed.compaction_settings, changes.llm_config ?? agent.llm_config, 'agent update', options);
       return agents.updateAgent(this.db, agent.id, changes);
     }).then(async (updated) => {
       if (parsed.name !== undefined) await this.#announceRename(updated.id, updated.name);
@@ -714,19 +771,40 @@ export class MemloomClient {
    * lists its models and this one is not among them. Anything short of such a list is not an
    * error, only a note. With a models config the group was checked by {@link #resolveLlmConfig}.
    */
-  async #checkModelServed(llm: LlmConfig, subject: string, options: AgentWriteOptions): Promise<void> {
+  async #checkModelServed(
+    llm: LlmConfig,
+    subject: string,
+    options: AgentWriteOptions,
+    field: { path: string; model: string } = { path: 'llm_config.model', model: llm.model },
+  ): Promise<void> {
     if ((await this.#modelsConfig()) !== null) return;
     const baseUrl = llm.model_endpoint ?? this.config.llmBaseUrl;
-    const note = (text: string): void => options.onModelUnchecked?.(`note: model "${llm.model}" not checked: ${text}`);
+    const note = (text: string): void => options.onModelUnchecked?.(`note: model "${field.model}" not checked: ${text}`);
     if (baseUrl === undefined) return note('no model endpoint known here (llm_config.model_endpoint or LLM_BASE_URL)');
     const where = redactUrl(baseUrl);
-    const check = await checkModelServed({ baseUrl, model: llm.model });
+    const check = await checkModelServed({ baseUrl, model: field.model });
     if (check.status === 'unchecked') return note(`${where}: ${check.reason}`);
     if (check.status === 'served') return;
     const listed = check.served.slice(0, MAX_LISTED_MODELS).join(', ');
     const more = check.served.length > MAX_LISTED_MODELS ? ` and ${check.served.length - MAX_LISTED_MODELS} more` : '';
     const serves = check.served.length === 0 ? 'it lists no models' : `it serves ${listed}${more}`;
-    throw new ValidationError([{ path: 'llm_config.model', message: `"${llm.model}" is not served by ${where}: ${serves}` }], subject);
+    throw new ValidationError([{ path: field.path, message: `"${field.model}" is not served by ${where}: ${serves}` }], subject);
+  }
+
+  /**
+   * The summarizer of `compaction_settings.model`: with a models config, one of its groups;
+   * without, a model the agent's endpoint serves (as {@link #checkModelServed} asks it). A
+   * ValidationError at `compaction_settings.model` otherwise, so a typo fails here and not in
+   * the first compaction of a full context.
+   */
+  async #checkSummarizer(settings: CompactionSettings | null | undefined, llm: LlmConfig, subject: string, options: AgentWriteOptions): Promise<void> {
+    const model = settings?.model;
+    if (model === undefined) return;
+    const models = await this.#modelsConfig();
+    if (models === null) return this.#checkModelServed(llm, subject, options, { path: 'compaction_settings.model', model });
+    if (models.config.groups.some((g) => g.name === model)) return;
+    const known = models.config.groups.map((g) => g.name).join(', ') || 'none';
+    throw new ValidationError([{ path: 'compaction_settings.model', message: `"${model}" is not a model group of ${models.source}: the groups are ${known}` }], subject);
   }
 
   /** Tells a running agent workflow its new name: its `AgentName` search attribute and details follow. */
@@ -965,28 +1043,43 @@ export class MemloomClient {
   }
 
   async #runTurn(agentId: string, agentName: string, messageId: string, attempt: number): Promise<TurnResult> {
+    return this.#agentUpdate({ id: agentId, name: agentName }, sendMessageUpdate, {
+      args: [{ messageId, attempt }],
+      updateId: turnUpdateId(messageId, attempt),
+      failed: (type, message, cause) => new TurnFailedError(type, `turn failed (${type}): ${message}`, agentId, messageId, { cause }),
+    });
+  }
+
+  /**
+   * Sends an Update to the agent's workflow with Update-with-Start (starting the workflow when
+   * none runs) and waits for its result. Sent again: while the run is closing (to reach the next
+   * run), when the run ended as the Update reached it, and while Temporal refuses more in-flight
+   * Updates (up to a deadline); `updateId` deduplicates every resend. An Update the workflow
+   * rejected or failed becomes the error `failed` makes of its failure type and message.
+   */
+  async #agentUpdate<Ret, Args extends unknown[]>(
+    agent: { id: string; name: string },
+    update: UpdateDefinition<Ret, Args>,
+    request: { args: Args; updateId: string; failed: (type: string, message: string, cause: WorkflowUpdateFailedError) => Error },
+  ): Promise<Ret> {
     let delay: number = IN_FLIGHT_RETRY_MS.initial;
     const deadline = Date.now() + IN_FLIGHT_RETRY_MS.deadline;
     let runGoneRetries = 0;
     for (;;) {
       const start = new WithStartWorkflowOperation(AGENT_WORKFLOW_TYPE, {
-        workflowId: agentWorkflowId(agentId),
+        workflowId: agentWorkflowId(agent.id),
         taskQueue: this.config.taskQueue,
         workflowIdConflictPolicy: 'USE_EXISTING',
-        args: [{ agentId, agentName, idleTimeoutMs: this.config.agentIdleTimeoutMs }],
+        args: [{ agentId: agent.id, agentName: agent.name, idleTimeoutMs: this.config.agentIdleTimeoutMs }],
         typedSearchAttributes: [
-          { key: AgentIdKey, value: agentId },
-          { key: AgentNameKey, value: agentName },
+          { key: AgentIdKey, value: agent.id },
+          { key: AgentNameKey, value: agent.name },
         ],
-        staticSummary: `Agent ${agentName}`,
-        staticDetails: `memloom agent \`${agentId}\`: one Update per user message, turns run in arrival order.`,
+        staticSummary: `Agent ${agent.name}`,
+        staticDetails: `memloom agent \`${agent.id}\`: one Update per user message, turns run in arrival order.`,
       });
       try {
-        return await this.temporal.workflow.executeUpdateWithStart(sendMessageUpdate, {
-          args: [{ messageId, attempt }],
-          updateId: turnUpdateId(messageId, attempt),
-          startWorkflowOperation: start,
-        });
+        return await this.temporal.workflow.executeUpdateWithStart(update, { args: request.args, updateId: request.updateId, startWorkflowOperation: start });
       } catch (error) {
         if (error instanceof WorkflowUpdateFailedError) {
           const cause = error.cause;
@@ -996,13 +1089,11 @@ export class MemloomClient {
             await sleep(CLOSING_RETRY_MS);
             continue;
           }
-          throw new TurnFailedError(type, `turn failed (${type}): ${cause?.message ?? error.message}`, agentId, messageId, {
-            cause: error,
-          });
+          throw request.failed(type, cause?.message ?? error.message, error);
         }
         if (isRunGone(error) && runGoneRetries++ < RUN_GONE_RETRIES) {
           // the run ended (idle) as this send reached it: sent again, it starts the next run;
-          // the turn record makes sending again safe
+          // the update id and what the Update stored (a turn record, a summary) make sending again safe
           await sleep(CLOSING_RETRY_MS);
           continue;
         }
@@ -1011,6 +1102,45 @@ export class MemloomClient {
         delay = Math.min(delay * 2, IN_FLIGHT_RETRY_MS.max);
       }
     }
+  }
+
+  /**
+   * Compacts the agent's context now (Letta's summarizer, on demand): in the agent's own mailbox,
+   * after the turns sent before it, the oldest in-context messages are summarized by the
+   * summarizer model (`compaction_settings.model`, else the agent's own) together with the
+   * previous summary, and leave the context; the summary opens every later context. Recall keeps
+   * every message ({@link listMessages}, `conversation_search`). When nothing can go (the newest
+   * messages always stay) no model is called: `evictedMessages: 0`, `summaryMessageId: null`.
+   *
+   * A resent `requestId` returns that compaction's result, never a second one. Throws
+   * {@link TurnFailedError} (its `messageId` is the request id) when the summarizer fails, and
+   * {@link BudgetExceededError}, having run nothing, when the agent has spent its `max_budget`.
+   *
+   * @example
+   * ```ts
+   * const r = await client.compactAgent('my-assistant');
+   * console.log(r.evictedMessages, r.tokensBefore, r.tokensAfter, r.model); // 12 1840 610 'gpt-4o-mini'
+   * ```
+   */
+  async compactAgent(idOrName: string, options: CompactAgentOptions = {}): Promise<CompactionResult> {
+    const ref = agentRef(idOrName);
+    const opts = parseInput(CompactAgentOptionsSchema, options, 'compaction options');
+    const agent = await this.#db(() => agents.requireAgent(this.db, ref));
+    const requestId = opts.requestId ?? newId(IdPrefix.Message);
+    if (opts.requestId !== undefined) {
+      // the summary is keyed by the request id as a turn's messages are by theirs: never both
+      const sent = await this.#db(() => findTurn(this.db, requestId));
+      if (sent) throw new ConflictError(`request id ${requestId} is already used by a message to agent ${sent.agentId}`);
+    }
+    const done = opts.requestId !== undefined && (await this.#db(() => messages.findTurnMessage(this.db, agent.id, requestId, 0, 0))) !== null;
+    // a resent request answers from its summary, whatever the budget says now
+    if (!done) await this.#checkBudget(agent);
+    await this.#temporalReady(); // ask nothing of a workflow that cannot run
+    return this.#agentUpdate(agent, compactUpdate, {
+      args: [{ requestId }],
+      updateId: compactUpdateId(requestId),
+      failed: (type, message, cause) => new TurnFailedError(type, `compaction failed (${type}): ${message}`, agent.id, requestId, { cause }),
+    });
   }
 
   /** Recall memory, oldest first: the last `limit` messages (before seq `before`); memory consolidations are left out. */
@@ -1023,25 +1153,85 @@ export class MemloomClient {
     });
   }
 
-  /** Adds a passage to the agent's archival memory. */
+  /**
+   * Adds a passage to the agent's archival memory. With an `embedding_config`, the passage is
+   * embedded first, in this process (the config's `embedding_endpoint`, else a group of the models
+   * file, else LLM_BASE_URL, with LLM_API_KEY): when the endpoint fails, an `EmbeddingError` says
+   * so and nothing is inserted.
+   *
+   * @example
+   * ```ts
+   * await client.insertArchivalMemory('my-assistant', "Alice's birthday is March 3.", ['personal']);
+   * ```
+   */
   async insertArchivalMemory(idOrName: string, text: string, tags: string[] = []): Promise<Passage> {
     const ref = agentRef(idOrName);
     const content = parseInput(PassageTextSchema, text, 'passage', 'text');
     const tagList = parseInput(TagListSchema, tags, 'passage', 'tags');
-    return this.#db(async () => {
-      const agent = await agents.requireAgent(this.db, ref);
-      return insertPassage(this.db, { agentId: agent.id, text: content, tags: tagList });
-    }, { idempotent: false });
+    const agent = await this.#db(() => agents.requireAgent(this.db, ref));
+    return insertArchival(this.db, (fn) => this.#db(fn), this.#archivalEmbedder, agent, { text: content, tags: tagList });
   }
 
-  /** Full-text search of archival memory; without a query, the newest passages. */
-  async searchArchivalMemory(idOrName: string, query?: string, topK = 10): Promise<Passage[]> {
+  /**
+   * Searches archival memory, best first, each passage with its `score`: hybrid (by meaning and
+   * by words, fused by reciprocal rank) when the agent has an `embedding_config` and its endpoint
+   * answers, else full text. Without a query, the newest passages.
+   *
+   * @example
+   * ```ts
+   * const passages = await client.searchArchivalMemory('my-assistant', 'weekend hobbies', 5, { tags: ['personal'] });
+   * ```
+   */
+  async searchArchivalMemory(idOrName: string, query?: string, topK = 10, filters: ArchivalSearchFilters = {}): Promise<Passage[]> {
     const ref = agentRef(idOrName);
-    const s = parseInput(ArchivalSearchSchema, { query, topK }, 'archival search');
-    return this.#db(async () => {
-      const agent = await agents.requireAgent(this.db, ref);
-      return s.query ? searchPassages(this.db, agent.id, { query: s.query, topK: s.topK }) : listPassages(this.db, agent.id, s.topK);
-    });
+    const s = parseInput(ArchivalSearchSchema, { ...filters, query, topK }, 'archival search');
+    const agent = await this.#db(() => agents.requireAgent(this.db, ref));
+    return searchArchival(this.db, (fn) => this.#db(fn), this.#archivalEmbedder, agent, s);
+  }
+
+  /**
+   * Imports a document into the agent's archival memory: chunked here (at most `chunkSize` tokens
+   * a chunk, each repeating `chunkOverlap` tokens of the one before, cut at paragraphs, then
+   * sentences, then words), staged in Postgres, then embedded with the agent's `embedding_config`
+   * and inserted as passages by the workflow `archival-import/<importId>` — all of them in one
+   * transaction, or none. Importing the same document with the same settings again inserts
+   * nothing (`alreadyImported`); a second call while it runs joins it. An agent without
+   * `embedding_config` gets passages without vectors (full-text search only).
+   *
+   * Bad input is a ValidationError before anything is written: a file over 10 MiB (checked
+   * before it is read), empty, binary or not UTF-8 (path `file`); an overlap not under the chunk
+   * size (`chunkOverlap`). An embedding endpoint that stays down fails the import with an
+   * {@link ArchivalJobFailedError} (`type` `Connection`, ...), and nothing is inserted.
+   *
+   * @example
+   * ```ts
+   * const r = await client.importArchivalFile('librarian', { file: 'notes.md', tags: ['notes'], onProgress: (p) => console.log(p.done, p.total) });
+   * console.log(r.chunks, r.insertedPassages, r.embeddingModel); // 42 42 text-embedding-3-small
+   * ```
+   */
+  async importArchivalFile(idOrName: string, options: archival.ImportArchivalOptions): Promise<archival.ArchivalImportOutcome> {
+    const ref = agentRef(idOrName);
+    return this.#db(() => archival.importArchivalFile(this.temporal, this.db, this.config.taskQueue, ref, options, () => this.#temporalReady()), { idempotent: false });
+  }
+
+  /**
+   * Recomputes the vectors of the agent's passages that are not of its current embedding model
+   * (after `updateAgent(..., { embedding })`), in batches of `batchSize` passages each committed
+   * on its own, through the workflow `archival-reembed/<agentId>` (a second call while it runs
+   * joins it). Resumable: stopped halfway, the next call re-embeds only what is left. A
+   * ValidationError at `embedding_config` for an agent without one; an
+   * {@link ArchivalJobFailedError} when the endpoint fails for good.
+   *
+   * @example
+   * ```ts
+   * await client.updateAgent('librarian', { embedding: 'text-embedding-3-large' });
+   * const r = await client.reembedArchivalMemory('librarian');
+   * console.log(r.reembedded, r.alreadyCurrent); // 1200 0
+   * ```
+   */
+  async reembedArchivalMemory(idOrName: string, options: archival.ReembedArchivalOptions = {}): Promise<archival.ArchivalReembedOutcome> {
+    const ref = agentRef(idOrName);
+    return this.#db(() => archival.reembedArchivalMemory(this.temporal, this.db, this.config.taskQueue, ref, options, () => this.#temporalReady()), { idempotent: false });
   }
 
   /**
@@ -1102,6 +1292,70 @@ export class MemloomClient {
       if (error instanceof WorkflowNotFoundError) return null;
       throw error;
     }
+  }
+
+  /** One block of the agent's core memory, by label; a NotFoundError naming the agent's labels when it has none. */
+  async getBlock(idOrName: string, label: string): Promise<Block> {
+    const blockLabel = parseInput(BlockLabelSchema, label, 'memory block', 'label');
+    const agent = await this.getAgent(idOrName);
+    const block = agent.blocks.find((b) => b.label === blockLabel);
+    if (!block) throw new NotFoundError('memory block', blockLabel, `agent ${agent.name} has ${agent.blocks.map((b) => b.label).join(', ') || 'no blocks'}`);
+    return block;
+  }
+
+  /**
+   * A cursor page of the agent's recall memory, as Letta's `GET /v1/agents/{id}/messages` pages
+   * it: newest first by default; `after` and `before` are message ids (a ValidationError when not
+   * `message-<uuid>`; an id of no message of this agent gives an empty page). Memory
+   * consolidations are left out.
+   *
+   * @example
+   * ```ts
+   * const newest = await client.pageMessages('my-assistant', { limit: 20 });
+   * const older = await client.pageMessages('my-assistant', { limit: 20, after: newest.at(-1)!.id });
+   * ```
+   */
+  async pageMessages(idOrName: string, page: MessagePage = {}): Promise<LettaMessage[]> {
+    const ref = agentRef(idOrName);
+    const p = parseInput(MessagePageSchema, page, 'message page');
+    return this.#db(async () => {
+      const agent = await agents.requireAgent(this.db, ref);
+      // newest first is the exact mirror of oldest first, down to the LettaMessages of one stored message (as Letta)
+      return (await messages.pageMessages(this.db, agent.id, p)).flatMap((row) => (p.order === 'asc' ? toLettaMessages(row) : toLettaMessages(row).reverse()));
+    });
+  }
+
+  /**
+   * A cursor page of the agent's archival memory, oldest first by default (`order: 'desc'`:
+   * newest first); `search` keeps the passages containing it (case-insensitive); `after` and
+   * `before` are passage ids. {@link searchArchivalMemory} ranks by relevance instead.
+   */
+  async listArchivalMemory(idOrName: string, page: PassagePage = {}): Promise<Passage[]> {
+    const ref = agentRef(idOrName);
+    const p = parseInput(PassagePageSchema, page, 'passage page');
+    return this.#db(async () => passages.pagePassages(this.db, (await agents.requireAgent(this.db, ref)).id, p));
+  }
+
+  /** Deletes one passage of the agent's archival memory; a NotFoundError when the agent has no such passage. */
+  async deleteArchivalMemory(idOrName: string, passageId: string): Promise<void> {
+    const ref = agentRef(idOrName);
+    const id = parseInput(idSchema(IdPrefix.Passage), passageId, 'passage', 'passageId');
+    const deleted = await this.#db(async () => passages.deletePassage(this.db, (await agents.requireAgent(this.db, ref)).id, id));
+    if (!deleted) throw new NotFoundError('passage', id, `agent ${idOrName} has no passage with this id`);
+  }
+
+  /** The tools agents can name: the built-in memory tools, then the user tools workers published (`memloom worker --tools`). */
+  async listTools(): Promise<ToolInfo[]> {
+    return this.#db(() => listTools(this.db));
+  }
+
+  /**
+   * The models agents can name in `llm_config.model`: the groups of the models file (createClient's
+   * `models`, or MEMLOOM_MODELS) with their context windows, then the default llm_config's model.
+   */
+  async listModels(): Promise<ModelChoice[]> {
+    const models = await this.#modelsConfig();
+    return modelChoices(models?.config ?? null, await this.getDefaultLlmConfig());
   }
 
   /** Closes the connections this client opened. */

@@ -5,8 +5,10 @@
 import type { AgentState, Block, CreateAgent, CreateBlock } from '../domain/agent.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { IdPrefix, isId, newId } from '../domain/ids.ts';
+import type { CompactionSettings } from '../domain/compaction.ts';
 import type { EmbeddingConfig, LlmConfig } from '../domain/llm-config.ts';
 import { charLength } from '../domain/validation.ts';
+import { pageClauses } from './cursor-page.ts';
 import { withTransaction, type Db, type Queryable } from './pool.ts';
 
 /** An agent row without its blocks. */
@@ -27,6 +29,8 @@ export interface AgentRecord {
   consolidated_through_seq: number | null;
   /** When the last memory consolidation completed; null: never. */
   consolidated_at: Date | null;
+  /** Letta's compaction_settings; null: the defaults (`src/domain/compaction.ts`). */
+  compaction_settings: CompactionSettings | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -75,6 +79,7 @@ export function toAgentState(agent: AgentRecord, blocks: Block[]): AgentState {
     tags: agent.tags,
     max_budget: agent.max_budget,
     budget_duration: agent.budget_duration,
+    compaction_settings: agent.compaction_settings ?? null,
     blocks,
     memory: { blocks },
     created_at: agent.created_at.toISOString(),
@@ -97,10 +102,11 @@ export async function insertAgent(db: Db, input: NewAgent): Promise<AgentState> 
   try {
     await withTransaction(db, async (tx) => {
       await tx.query(
-        `INSERT INTO agents (id, name, system, description, llm_config, embedding_config, tools, tags, max_budget, budget_duration)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        `INSERT INTO agents (id, name, system, description, llm_config, embedding_config, tools, tags, max_budget, budget_duration,
+                             compaction_settings)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
         [id, input.name, input.system, input.description ?? null, input.llm_config, input.embedding_config ?? null, input.tools, input.tags,
-          input.max_budget ?? null, input.budget_duration ?? null],
+          input.max_budget ?? null, input.budget_duration ?? null, storedCompactionSettings(input.compaction_settings)],
       );
       await insertBlocks(tx, id, input.memory_blocks);
     });
@@ -159,17 +165,31 @@ export async function getAgentState(db: Queryable, idOrName: string): Promise<Ag
 export interface AgentFilter {
   name?: string | undefined;
   tags?: string[] | undefined;
+  /** An agent must have every tag of `tags` (false: one of them). @default true */
+  matchAllTags?: boolean | undefined;
   limit?: number | undefined;
+  /** Agents after this agent id in `order` (a cursor page, see cursor-page.ts). */
+  after?: string | undefined;
+  /** The agents just before this agent id in `order`. */
+  before?: string | undefined;
+  /** By creation time. @default 'desc' */
+  order?: 'asc' | 'desc' | undefined;
 }
 
-/** Agents, newest first (the most recently created is what a user looks for). */
+/** Agents, newest first (the most recently created is what a user looks for), or oldest first. */
 export async function listAgents(db: Db, filter: AgentFilter = {}): Promise<AgentState[]> {
-  const { rows } = await db.query<AgentRow>(
-    `SELECT * FROM agents
-     WHERE ($1::text IS NULL OR name = $1) AND ($2::text[] IS NULL OR tags @> $2)
-     ORDER BY created_at DESC, id DESC LIMIT $3`,
-    [filter.name ?? null, filter.tags && filter.tags.length > 0 ? filter.tags : null, filter.limit ?? 1000],
+  const page = pageClauses(
+    { after: filter.after, before: filter.before, limit: filter.limit ?? 1000, order: filter.order ?? 'desc' },
+    { table: 'agents', columns: 'created_at, id', cursorColumns: 'created_at, id' },
+    4,
   );
+  const { rows: found } = await db.query<AgentRow>(
+    `SELECT * FROM agents
+     WHERE ($1::text IS NULL OR name = $1) AND ($2::text[] IS NULL OR (CASE WHEN $3 THEN tags @> $2 ELSE tags && $2 END)) ${page.where}
+     ${page.orderLimit}`,
+    [filter.name ?? null, filter.tags && filter.tags.length > 0 ? filter.tags : null, filter.matchAllTags ?? true, ...page.params],
+  );
+  const rows = page.reversed ? found.reverse() : found;
   const { rows: blockRows } = await db.query<BlockRow & { agent_id: string }>(
     `SELECT ab.agent_id, ${BLOCK_COLUMNS} FROM agent_blocks ab JOIN blocks b ON b.id = ab.block_id
      WHERE ab.agent_id = ANY($1) ORDER BY ab.position, ab.label`,
@@ -190,10 +210,18 @@ export interface AgentPatch {
   max_budget?: number | null | undefined;
   /** null: a lifetime budget (or none). */
   budget_duration?: string | null | undefined;
+  /** Replaces the settings as a whole; null: the defaults. */
+  compaction_settings?: CompactionSettings | null | undefined;
+}
+
+/** The column value of compaction settings: null when they set nothing (every field its default). */
+function storedCompactionSettings(s: CompactionSettings | null | undefined): CompactionSettings | null {
+  return s && Object.values(s).some((v) => v !== undefined) ? s : null;
 }
 
 export async function updateAgent(db: Db, agentId: string, patch: AgentPatch): Promise<AgentState> {
-  const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
+  const given = patch.compaction_settings === undefined ? patch : { ...patch, compaction_settings: storedCompactionSettings(patch.compaction_settings) };
+  const entries = Object.entries(given).filter(([, v]) => v !== undefined);
   if (entries.length > 0) {
     const sets = entries.map(([k], i) => `${k} = $${i + 2}`).join(', ');
     try {

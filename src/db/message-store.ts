@@ -5,7 +5,8 @@
  */
 import pg from 'pg';
 import { IdPrefix, newId } from '../domain/ids.ts';
-import type { MessageRole, StoredMessage, StoredToolCall, ToolStatus } from '../domain/stored-message.ts';
+import type { MessageKind, MessageRole, StoredMessage, StoredToolCall, ToolStatus } from '../domain/stored-message.ts';
+import { pageClauses, type CursorPage } from './cursor-page.ts';
 import { withTransaction, type Queryable } from './pool.ts';
 
 interface MessageRow {
@@ -23,11 +24,12 @@ interface MessageRow {
   tool_name: string | null;
   tool_status: ToolStatus | null;
   tokens: number;
+  kind: MessageKind;
   created_at: Date;
 }
 
 const COLUMNS =
-  'id, agent_id, seq, turn_id, step, idx, role, content, reasoning, tool_calls, tool_call_id, tool_name, tool_status, tokens, created_at';
+  'id, agent_id, seq, turn_id, step, idx, role, content, reasoning, tool_calls, tool_call_id, tool_name, tool_status, tokens, kind, created_at';
 
 function toStored(r: MessageRow): StoredMessage {
   return {
@@ -45,6 +47,7 @@ function toStored(r: MessageRow): StoredMessage {
     toolName: r.tool_name,
     toolStatus: r.tool_status,
     tokens: r.tokens,
+    kind: r.kind,
     createdAt: r.created_at,
   };
 }
@@ -66,14 +69,16 @@ export interface NewMessage {
   tokens: number;
   /** Give the message its place in recall now (false: a user message waiting for its turn). */
   sequenced: boolean;
+  /** @default 'message' */
+  kind?: MessageKind | undefined;
 }
 
 /** Inserts the message; null if one with the same (agent, turn, step, idx) already exists. */
 export async function tryInsertMessage(db: Queryable, m: NewMessage): Promise<StoredMessage | null> {
   const { rows } = await db.query<MessageRow>(
     `INSERT INTO messages (id, agent_id, seq, turn_id, step, idx, role, content, reasoning, tool_calls,
-                           tool_call_id, tool_name, tool_status, tokens)
-     VALUES ($1, $2, CASE WHEN $3 THEN nextval('message_seq') END, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                           tool_call_id, tool_name, tool_status, tokens, kind)
+     VALUES ($1, $2, CASE WHEN $3 THEN nextval('message_seq') END, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
      ON CONFLICT (agent_id, turn_id, step, idx) DO NOTHING
      RETURNING ${COLUMNS}`,
     [
@@ -91,6 +96,7 @@ export async function tryInsertMessage(db: Queryable, m: NewMessage): Promise<St
       m.toolName ?? null,
       m.toolStatus ?? null,
       m.tokens,
+      m.kind ?? 'message',
     ],
   );
   return rows[0] ? toStored(rows[0]) : null;
@@ -161,7 +167,38 @@ async function loadNewestFirst(
  * (plus one page of slack for tool groups cut at the edge). Reads O(window), never the history.
  */
 export async function loadRecentMessages(db: Queryable, agentId: string, budget: number, pageSize = 64): Promise<StoredMessage[]> {
-  return loadNewestFirst(db, agentId, 'in_context', [], budget, pageSize);
+  return loadNewestFirst(db, agentId, `in_context AND kind = 'message'`, [], budget, pageSize);
+}
+
+/** The summary that opens the agent's context (the newest in context), if a compaction wrote one. */
+export async function loadContextSummary(db: Queryable, agentId: string): Promise<StoredMessage | null> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${COLUMNS} FROM messages WHERE agent_id = $1 AND kind = 'summary' AND in_context ORDER BY seq DESC LIMIT 1`,
+    [agentId],
+  );
+  return rows[0] ? toStored(rows[0]) : null;
+}
+
+/** Every in-context message of the agent but the summary, oldest first: what a compaction cuts from. */
+export async function loadInContextMessages(db: Queryable, agentId: string): Promise<StoredMessage[]> {
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${COLUMNS} FROM messages WHERE agent_id = $1 AND seq IS NOT NULL AND in_context AND kind = 'message' ORDER BY seq`,
+    [agentId],
+  );
+  return rows.map(toStored);
+}
+
+/**
+ * A compaction's write: messages up to seq `throughSeq` and every summary but `summaryId` leave
+ * the context. Returns how many messages left.
+ */
+export async function evictFromContext(tx: Queryable, agentId: string, throughSeq: number, summaryId: string): Promise<number> {
+  const { rowCount } = await tx.query(
+    `UPDATE messages SET in_context = false
+     WHERE agent_id = $1 AND in_context AND seq IS NOT NULL AND id <> $3 AND (kind = 'summary' OR seq <= $2)`,
+    [agentId, throughSeq, summaryId],
+  );
+  return rowCount ?? 0;
 }
 
 /** Not a message of a consolidation turn: those are the memory system's, not the conversation. */
@@ -247,6 +284,23 @@ export async function listMessages(
   return rows.map(toStored).reverse();
 }
 
+/**
+ * A cursor page of the agent's recall (Letta's `GET /v1/agents/{id}/messages`): `before` and
+ * `after` are message ids of this agent, `order` is by place in recall. As {@link listMessages},
+ * consolidation turns are left out, and so are user messages still waiting for their turn.
+ */
+export async function pageMessages(db: Queryable, agentId: string, page: CursorPage): Promise<StoredMessage[]> {
+  const p = pageClauses(page, { table: 'messages', columns: 'seq', cursorColumns: 'seq', cursorScope: 'agent_id = $1' }, 2);
+  const { rows } = await db.query<MessageRow>(
+    `SELECT ${COLUMNS} FROM messages
+     WHERE agent_id = $1 AND seq IS NOT NULL AND ${NOT_CONSOLIDATION} ${p.where}
+     ${p.orderLimit}`,
+    [agentId, ...p.params],
+  );
+  const stored = rows.map(toStored);
+  return p.reversed ? stored.reverse() : stored;
+}
+
 export interface MessageSearch {
   /** What to look for; absent or blank: the newest messages. */
   query?: string | undefined;
@@ -278,13 +332,14 @@ export interface MessageSearchPage {
 /**
  * Filters of every recall search, $2 to $4 (the agent, $1, is the caller's): sequenced messages
  * with text, in or out of context, of the given roles and dates; not the returns of
- * conversation_search itself (a search would find its own earlier results), not those of
- * consolidation turns.
+ * conversation_search itself (a search would find its own earlier results), not compaction
+ * summaries (the context holds the current one; the messages they summarize are all here), not
+ * those of consolidation turns.
  */
 const SEARCH_FILTERS = `seq IS NOT NULL AND content <> ''
   AND ($2::text[] IS NULL OR role = ANY($2)) AND ($3::timestamptz IS NULL OR created_at >= $3)
   AND ($4::timestamptz IS NULL OR created_at <= $4)
-  AND (tool_name IS NULL OR tool_name <> 'conversation_search') AND ${NOT_CONSOLIDATION}`;
+  AND (tool_name IS NULL OR tool_name <> 'conversation_search') AND kind = 'message' AND ${NOT_CONSOLIDATION}`;
 
 /** The expression of the messages' full-text index (migration 012), matching tsquery `q`. */
 const fullTextMatch = (q: string): string => `to_tsvector('english', coalesce(content, '')) @@ websearch_to_tsquery('english', ${q})`;

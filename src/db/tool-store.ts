@@ -39,3 +39,11 @@ export async function findPublishedTools(db: Queryable, names: readonly string[]
   );
   return rows.map((r) => ({ name: r.name, description: r.description, parameters: r.parameters, timeoutMs: r.timeout_ms, taskQueue: r.task_queue }));
 }
+
+/** Every published tool, by name. */
+export async function listPublishedTools(db: Queryable): Promise<PublishedTool[]> {
+  const { rows } = await db.query<{ name: string; description: string; parameters: Record<string, unknown>; timeout_ms: number; task_queue: string }>(
+    'SELECT name, description, parameters, timeout_ms, task_queue FROM tools ORDER BY name',
+  );
+  return rows.map((r) => ({ name: r.name, description: r.description, parameters: r.parameters, timeoutMs: r.timeout_ms, taskQueue: r.task_queue }));
+}

@@ -83,10 +83,13 @@ export async function usageTotals(db: Queryable, agentId: string): Promise<Usage
 }
 
 /** Tokens of the successful model call of one step, if it was recorded. */
+/** The `reason` of a compaction's summarizer call: its tokens are not the step's answer. */
+export const COMPACTION_REASON = 'compaction';
+
 export async function stepUsage(db: Queryable, agentId: string, turnId: string, step: number): Promise<TokenTotals | null> {
   const { rows } = await db.query<TokenTotals>(
     `SELECT 1 AS calls, prompt_tokens, completion_tokens, total_tokens FROM usage
-     WHERE agent_id = $1 AND turn_id = $2 AND step = $3 AND outcome = 'ok' ORDER BY id LIMIT 1`,
+     WHERE agent_id = $1 AND turn_id = $2 AND step = $3 AND outcome = 'ok' AND reason IS DISTINCT FROM '${COMPACTION_REASON}' ORDER BY id LIMIT 1`,
     [agentId, turnId, step],
   );
   return rows[0] ?? null;

@@ -7,6 +7,7 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SUMMARIZER_MARKER } from '../domain/compaction.ts';
 import { startScriptedModelServer } from './scripted-model-server.ts';
 import type { ChatRequest, Responder, ScriptedModelServer, ScriptedStep } from './scripted-model-types.ts';
 
@@ -57,6 +58,14 @@ function article(asked: string): string {
   return [`# ${topic.charAt(0).toUpperCase()}${topic.slice(1)}`, '', `An article written from ${notes.length} research notes:`, ...notes].join('\n');
 }
 
+/** The demo's summarizer (compaction): the facts the user shared in the messages it is given. */
+function summaryOf(transcript: string): string {
+  // the previous summary's facts, then the new ones
+  const kept = /What I learned: (.*)\.$/m.exec(transcript)?.[1]?.split('; ') ?? [];
+  const facts = [...new Set([...kept, ...transcript.split('\n').flatMap((line) => (line.startsWith('user: ') ? factsIn(line) : []))])];
+  return `The user and I talked for a while.${facts.length > 0 ? ` What I learned: ${facts.join('; ')}.` : ''}`;
+}
+
 /** Answers one chat request of the demo conversation, and the demo pipeline's researcher and writer. */
 export const demoResponder: Responder = (request: ChatRequest): ScriptedStep => {
   const messages = request.messages as ChatMessage[];
@@ -64,6 +73,7 @@ export const demoResponder: Responder = (request: ChatRequest): ScriptedStep => 
   const asked = text(messages.at(-1)?.content);
   if (system.includes('You are a careful researcher')) return { kind: 'reply', content: researchNotes(asked) };
   if (system.includes('You are a writer')) return { kind: 'reply', content: article(asked) };
+  if (system.startsWith(SUMMARIZER_MARKER)) return { kind: 'reply', content: summaryOf(asked) };
   const memory = humanBlock(system);
   const last = messages.at(-1);
 

@@ -29,8 +29,12 @@ import type {
 
 export type * from './scripted-model-types.ts';
 
-const CONTEXT_OVERFLOW_MESSAGE =
-  "litellm.ContextWindowExceededError: litellm.BadRequestError: ContextWindowExceededError: This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens. Please reduce the length of the messages.";
+/** LiteLLM's message for a context overflow, with the window and the request's size. */
+function contextOverflowMessage(window: number, tokens: number): string {
+  return `litellm.ContextWindowExceededError: litellm.BadRequestError: ContextWindowExceededError: This model's maximum context length is ${window} tokens. However, your messages resulted in ${tokens} tokens. Please reduce the length of the messages.`;
+}
+
+const CONTEXT_OVERFLOW_MESSAGE = contextOverflowMessage(8192, 9000);
 
 /** LiteLLM-style default message and type per status, for `error` steps that give none. */
 const ERROR_DEFAULTS: Record<number, { message: string; type: string }> = {
@@ -318,6 +322,14 @@ export async function startScriptedModelServer(options: ScriptedModelServerOptio
   const sockets = new Set<Socket>();
 
   async function answerChat(res: ServerResponse, request: ChatRequest, headers: RecordedRequest['headers']): Promise<void> {
+    // refused before it counts as a chat request: a real endpoint would not answer it either
+    if (config.contextWindow !== undefined) {
+      const reply = typeof request['max_tokens'] === 'number' ? request['max_tokens'] : typeof request['max_completion_tokens'] === 'number' ? request['max_completion_tokens'] : 0;
+      const tokens = chatRequestTokens(request, encodingForModel(request.model)) + reply;
+      if (tokens > config.contextWindow) {
+        return sendError(res, 400, { message: contextOverflowMessage(config.contextWindow, tokens), type: 'invalid_request_error' });
+      }
+    }
     const callIndex = chats.length;
     chats.push(request);
     for (const waiter of waiters) if (chats.length >= waiter.count) waiter.resolve();

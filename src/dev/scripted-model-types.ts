@@ -144,6 +144,14 @@ export interface ScriptedModelServerOptions {
   models?: string[];
   /** Embedding dimension when the request gives no `dimensions`. @default 16 */
   embeddingDim?: number;
+  /**
+   * The model's context window in tokens, enforced as a real endpoint does: a chat request whose
+   * prompt (counted with the model's tokenizer) plus its `max_tokens` is over it is answered with
+   * LiteLLM's 400 `ContextWindowExceededError`, before the queue or the responder is asked
+   * (and it is not one of `chatRequests()`).
+   * @default no limit
+   */
+  contextWindow?: number;
 }
 
 /** A running scripted model server, as `startScriptedModelServer` returns it. */

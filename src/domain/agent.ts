@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { BudgetDurationSchema, MaxBudgetSchema } from './budget.ts';
+import { CompactionSettingsSchema, type CompactionSettings } from './compaction.ts';
 import type { FieldIssue } from './errors.ts';
 import { EmbeddingConfigSchema, LlmConfigSchema, type EmbeddingConfig, type LlmConfig } from './llm-config.ts';
 import type { ModelsConfig } from './model-policy.ts';
@@ -181,6 +182,12 @@ export const CreateAgentSchema = z
     max_budget: MaxBudgetSchema.nullish(),
     /** The window of `max_budget`: `30s 10m 1h 1d 7d 30d 2w 1mo`, aligned to the epoch (UTC). @default none: a lifetime budget */
     budget_duration: BudgetDurationSchema.nullish(),
+    /**
+     * How compaction summarizes the oldest in-context messages when the context is full (Letta's
+     * `compaction_settings`: `sliding_window_percentage`, `model`, `clip_chars`).
+     * @default null: the defaults of `src/domain/compaction.ts` (30 %, the agent's own model)
+     */
+    compaction_settings: CompactionSettingsSchema.nullish(),
   })
   .superRefine((a, ctx) => {
     uniqueLabels(a.memory_blocks, ctx);
@@ -205,6 +212,11 @@ export const UpdateAgentSchema = z
     max_budget: MaxBudgetSchema.nullable().optional(),
     /** A new budget window; null makes the budget a lifetime one. */
     budget_duration: BudgetDurationSchema.nullable().optional(),
+    /**
+     * New compaction settings. They replace the stored ones as a whole, as in Letta (a field left
+     * out is its default again, not the old value); null resets them all to the defaults.
+     */
+    compaction_settings: CompactionSettingsSchema.nullable().optional(),
   })
   .strict()
   .superRefine((a, ctx) => {
@@ -255,6 +267,8 @@ export interface AgentState {
   max_budget: number | null;
   /** The budget's window as written (`1d`); null: a lifetime budget, or none. */
   budget_duration: string | null;
+  /** Letta's `compaction_settings` as set; null: the defaults (`compactionSettings()` gives those in effect). */
+  compaction_settings: CompactionSettings | null;
   blocks: Block[];
   memory: { blocks: Block[] };
   created_at: string;

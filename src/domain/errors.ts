@@ -84,6 +84,7 @@ export const ErrorCode = {
   Config: 'config_error',
   DatabaseUnavailable: 'database_unavailable',
   BudgetExceeded: 'budget_exceeded',
+  ArchivalJobFailed: 'archival_job_failed',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -195,5 +196,21 @@ export class PipelineFailedError extends MemloomError {
     options?: { cause?: unknown },
   ) {
     super(ErrorCode.PipelineFailed, message, options);
+  }
+}
+
+/**
+ * An archival import or re-embedding that did not complete. `type` says why: `Connection` (the
+ * embedding endpoint is down), `AuthFailed`, `ConfigError`, `Cancelled`, ... A failed import
+ * inserted nothing; a failed re-embedding keeps what its finished batches wrote.
+ */
+export class ArchivalJobFailedError extends MemloomError {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly workflowId: string,
+    options?: { cause?: unknown },
+  ) {
+    super(ErrorCode.ArchivalJobFailed, message, options);
   }
 }

@@ -2,6 +2,7 @@
  * Letta's message and response shapes (`LettaMessage`, `LettaResponse`), built from stored rows.
  * @module
  */
+import { parseSummaryMessage, type CompactionStats } from './compaction.ts';
 import type { StoredMessage } from './stored-message.ts';
 
 interface LettaMessageBase {
@@ -58,13 +59,28 @@ export interface SystemMessage extends LettaMessageBase {
   content: string;
 }
 
+/**
+ * Letta's `summary_message`: the summary a compaction wrote of the messages it took out of the
+ * context (they stay in recall). The model reads it as a user message at the start of its context.
+ */
+export interface SummaryMessage extends LettaMessageBase {
+  message_type: 'summary_message';
+  /** The summary text, without the notice around it. */
+  summary: string;
+  /** How many messages this compaction took out of the context (memloom's; null when the notice does not say). */
+  evicted_messages: number | null;
+  /** What the compaction did; absent for a summary stored without them. */
+  compaction_stats?: CompactionStats;
+}
+
 export type LettaMessage =
   | UserMessage
   | AssistantMessage
   | ReasoningMessage
   | ToolCallMessage
   | ToolReturnMessage
-  | SystemMessage;
+  | SystemMessage
+  | SummaryMessage;
 
 export const StopReason = {
   EndTurn: 'end_turn',
@@ -95,6 +111,18 @@ export interface LettaResponse {
 /** Letta's view of one stored row: an assistant row may yield reasoning, tool calls and text. */
 export function toLettaMessages(row: StoredMessage): LettaMessage[] {
   const base = { id: row.id, date: row.createdAt.toISOString(), seq_id: row.seq, turn_id: row.turnId };
+  if (row.kind === 'summary') {
+    const parsed = parseSummaryMessage(row.content);
+    return [
+      {
+        ...base,
+        message_type: 'summary_message',
+        summary: parsed?.summary ?? row.content ?? '',
+        evicted_messages: parsed?.evicted ?? null,
+        ...(parsed?.stats ? { compaction_stats: parsed.stats } : {}),
+      },
+    ];
+  }
   switch (row.role) {
     case 'user':
       return [{ ...base, message_type: 'user_message', content: row.content ?? '' }];

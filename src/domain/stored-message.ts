@@ -20,6 +20,9 @@ export interface StoredToolCall {
 
 export type ToolStatus = 'success' | 'error';
 
+/** A conversation message, or the summary a compaction wrote (`src/domain/compaction.ts`). */
+export type MessageKind = 'message' | 'summary';
+
 export interface StoredMessage {
   id: string;
   agentId: string;
@@ -40,5 +43,7 @@ export interface StoredMessage {
   toolStatus: ToolStatus | null;
   /** Estimated prompt tokens of this message. */
   tokens: number;
+  /** @default 'message' (rows written before compaction existed) */
+  kind?: MessageKind;
   createdAt: Date;
 }

@@ -80,8 +80,8 @@ export type AgentWorkflowInput = z.input<typeof AgentWorkflowInputSchema>;
 
 export interface AgentWorkflowStatus {
   agentId: string;
-  /** `idle`, or the turn and step being worked on. */
-  state: 'idle' | 'thinking' | 'running_tool';
+  /** `idle`, or the turn and step being worked on (`compacting`: summarizing old messages to make room). */
+  state: 'idle' | 'thinking' | 'running_tool' | 'compacting';
   currentMessageId: string | null;
   currentStep: number;
   queuedTurns: number;
@@ -157,6 +157,12 @@ export interface StepKey {
 /** `callModel`'s input: the step, and (from runs with routing) where and why to call. */
 export interface CallModelInput extends StepKey {
   route?: ModelRoute;
+  /**
+   * Check first that the in-context messages fit the window; when they do not, call no model and
+   * answer `contextFull` (the workflow compacts and asks again). Unset in runs from before
+   * compaction, which send the newest messages that fit.
+   */
+  contextCheck?: boolean;
 }
 
 export interface CallModelResult {
@@ -170,6 +176,8 @@ export interface CallModelResult {
   }[];
   finishReason: 'stop' | 'tool_calls' | 'length' | 'content_filter' | 'unknown';
   usage: Usage;
+  /** Set when the model was not called: the in-context messages (counted tokens) exceed the window's budget for them. */
+  contextFull?: { tokens: number; budget: number };
 }
 
 export interface RunToolInput extends StepKey {

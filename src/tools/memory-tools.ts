@@ -1,13 +1,15 @@
 /**
  * Letta's built-in memory tools, with Letta's names and arguments. Each runs inside the
- * transaction that stores its tool return, so an edit is applied exactly once.
+ * transaction that stores its tool return, so an edit is applied exactly once. A tool that needs
+ * slow I/O first (the archival tools embed their text) does it in `prepare`, before that
+ * transaction opens, and `execute` gets what it returned.
  * @module
  */
 import { z } from 'zod';
 import type { Block } from '../domain/agent.ts';
 import { lockBlock, writeBlock } from '../db/agent-store.ts';
 import { searchMessages, type RecallMatch } from '../db/message-store.ts';
-import { insertPassage, searchPassages } from '../db/passage-store.ts';
+import { insertPassages, searchPassages } from '../db/passage-store.ts';
 import type { Queryable } from '../db/pool.ts';
 import { charLength, storableText } from '../domain/validation.ts';
 import { ToolError, toParametersSchema, type ToolParameters } from './define-tool.ts';
@@ -19,16 +21,41 @@ export interface MemoryToolContext {
   callKey: string;
 }
 
-export interface MemoryTool<P extends ToolParameters = ToolParameters> {
+/** Embeds texts with the agent's `embedding_config`: a vector per text, in order, and the model's name. */
+export type Embedder = (texts: readonly string[]) => Promise<{ vectors: number[][]; model: string }>;
+
+/** What `prepare` may use: no transaction is open. */
+export interface MemoryToolPrepareContext {
+  agentId: string;
+  /** Null when the agent has no `embedding_config`. */
+  embed: Embedder | null;
+}
+
+/**
+ * A memory tool. `prepare`, when there is one, runs before the transaction of the call (its
+ * failure stores nothing); `execute` runs inside it with what `prepare` returned.
+ */
+export interface MemoryTool<P extends ToolParameters = ToolParameters, R = unknown> {
   name: string;
   description: string;
   parameters: P;
   jsonSchema: Record<string, unknown>;
-  execute: (args: z.output<P>, ctx: MemoryToolContext) => Promise<unknown>;
+  prepare?: (args: z.output<P>, ctx: MemoryToolPrepareContext) => Promise<R>;
+  execute: (args: z.output<P>, ctx: MemoryToolContext, prepared: R) => Promise<unknown>;
 }
 
-function memoryTool<P extends ToolParameters>(t: Omit<MemoryTool<P>, 'jsonSchema'>): MemoryTool<P> {
+function memoryTool<P extends ToolParameters, R = void>(t: Omit<MemoryTool<P, R>, 'jsonSchema'>): MemoryTool<P, R> {
   return { ...t, jsonSchema: toParametersSchema(t.parameters) };
+}
+
+/** Text the model must give: not empty, not only spaces (embedding endpoints refuse blank input). */
+const nonBlank = () => storableText().refine((t) => t.trim() !== '', 'must not be empty');
+
+/** The vector of `text` with the agent's embedding_config, or none without one. */
+async function embedOne(text: string, ctx: MemoryToolPrepareContext): Promise<{ embedding: number[] | null; embeddingModel: string | null }> {
+  if (!ctx.embed) return { embedding: null, embeddingModel: null };
+  const { vectors, model } = await ctx.embed([text]);
+  return { embedding: vectors[0]!, embeddingModel: model };
 }
 
 const label = storableText().describe('Label of the memory block to edit, e.g. "human" or "persona".');
@@ -128,27 +155,31 @@ export const archivalMemoryInsert = memoryTool({
   name: 'archival_memory_insert',
   description: 'Add information to long-term archival memory for later search.',
   parameters: z.object({
-    content: storableText().min(1).describe('Content to write to the memory.'),
+    content: nonBlank().describe('Content to write to the memory.'),
     tags: z.array(storableText()).optional().describe('Optional tags to categorize the memory.'),
   }),
-  async execute({ content, tags }, ctx) {
-    const passage = await insertPassage(ctx.tx, { agentId: ctx.agentId, text: content, tags: tags ?? [], sourceKey: ctx.callKey });
-    return `Stored in archival memory as ${passage.id}.`;
+  prepare: ({ content }, ctx) => embedOne(content, ctx),
+  async execute({ content, tags }, ctx, vector) {
+    const [passage] = await insertPassages(ctx.tx, ctx.agentId, [{ text: content, tags: tags ?? [], sourceKey: ctx.callKey, ...vector }]);
+    return `Stored in archival memory as ${passage!.id}.`;
   },
 });
 
 export const archivalMemorySearch = memoryTool({
   name: 'archival_memory_search',
-  description: 'Search archival memory (full-text). Returns the best matching passages.',
+  description:
+    'Search archival memory by meaning and by words: passages about the same thing as the query come first, ' +
+    'even without a word in common. Returns the best matching passages.',
   parameters: z.object({
-    query: storableText().min(1).describe('What to search for.'),
-    tags: z.array(storableText()).optional(),
-    tag_match_mode: z.enum(['any', 'all']).default('any'),
-    top_k: z.number().int().min(1).max(100).default(10),
-    start_datetime: z.string().datetime({ offset: true }).optional(),
-    end_datetime: z.string().datetime({ offset: true }).optional(),
+    query: nonBlank().describe('What to search for.'),
+    tags: z.array(storableText()).optional().describe('Only passages with these tags.'),
+    tag_match_mode: z.enum(['any', 'all']).default('any').describe('"any": a passage with one of the tags; "all": with every one.'),
+    top_k: z.number().int().min(1).max(100).default(10).describe('At most this many passages.'),
+    start_datetime: z.string().datetime({ offset: true }).optional().describe('Only passages stored at or after this ISO 8601 time.'),
+    end_datetime: z.string().datetime({ offset: true }).optional().describe('Only passages stored at or before this ISO 8601 time.'),
   }),
-  async execute(args, ctx) {
+  prepare: ({ query }, ctx) => embedOne(query, ctx),
+  async execute(args, ctx, vector) {
     const passages = await searchPassages(ctx.tx, ctx.agentId, {
       query: args.query,
       tags: args.tags,
@@ -156,6 +187,7 @@ export const archivalMemorySearch = memoryTool({
       topK: args.top_k,
       start: args.start_datetime ? new Date(args.start_datetime) : undefined,
       end: args.end_datetime ? new Date(args.end_datetime) : undefined,
+      ...vector,
     });
     return passages.map((p) => ({ timestamp: p.created_at.toISOString(), content: p.text, tags: p.tags }));
   },

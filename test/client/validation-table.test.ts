@@ -84,6 +84,9 @@ const CASES: Case[] = [
   ['createAgent', 'NaN budget', call('createAgent', { name: 'b14', llm_config: llm, max_budget: Number.NaN }), 'max_budget'],
   ['createAgent', 'budget window not a duration', call('createAgent', { name: 'b15', llm_config: llm, max_budget: 1, budget_duration: 'daily' }), 'budget_duration', /30s, 10m, 1h, 1d/],
   ['createAgent', 'budget window without a budget', call('createAgent', { name: 'b16', llm_config: llm, budget_duration: '1d' }), 'budget_duration', /needs a max_budget/],
+  ['createAgent', 'compaction percentage over 0.9', call('createAgent', { name: 'b17', llm_config: llm, compaction_settings: { sliding_window_percentage: 1.5 } }), 'compaction_settings.sliding_window_percentage', /at most 0\.9/],
+  ['createAgent', 'unknown compaction setting', call('createAgent', { name: 'b18', llm_config: llm, compaction_settings: { percentage: 0.5 } }), 'compaction_settings'],
+  ['createAgent', 'summarizer model the endpoint does not serve', call('createAgent', { name: 'b19', llm_config: llm, compaction_settings: { model: 'no-such-model' } }), 'compaction_settings.model', /is not served by/],
 
   ['listAgents', 'negative limit', call('listAgents', { limit: -1 }), 'limit'],
   ['listAgents', 'NaN limit', call('listAgents', { limit: Number.NaN }), 'limit'],
@@ -102,6 +105,8 @@ const CASES: Case[] = [
   ['updateAgent', 'tags not an array', call('updateAgent', 'narrow', { tags: 'x' }), 'tags'],
   ['updateAgent', 'unknown field', call('updateAgent', 'narrow', { colour: 'red' }), ''],
   ['updateAgent', 'NUL in agent', call('updateAgent', NUL, { name: 'x' }), 'idOrName'],
+  ['updateAgent', 'zero compaction percentage', call('updateAgent', 'narrow', { compaction_settings: { sliding_window_percentage: 0 } }), 'compaction_settings.sliding_window_percentage', /more than 0/],
+  ['updateAgent', 'empty summarizer model', call('updateAgent', 'narrow', { compaction_settings: { model: ' ' } }), 'compaction_settings.model', /must name a model/],
   ['updateAgent', 'negative budget', call('updateAgent', 'narrow', { max_budget: -1 }), 'max_budget', /more than 0/],
   ['updateAgent', 'NUL in the budget window', call('updateAgent', 'narrow', { max_budget: 1, budget_duration: NUL }), 'budget_duration'],
   ['updateAgent', 'budget window on an agent without a budget', call('updateAgent', 'narrow', { budget_duration: '1d' }), 'budget_duration', /agent narrow has no budget/],
@@ -146,6 +151,18 @@ const CASES: Case[] = [
   ['consolidateMemory', 'unknown option', call('consolidateMemory', 'narrow', { steps: 3 }), ''],
   ['consolidateMemory', 'NUL in agent', call('consolidateMemory', NUL), 'idOrName', /NUL/],
 
+  ['compactAgent', 'bad requestId', call('compactAgent', 'narrow', { requestId: 'compact-1' }), 'requestId', /message-<uuid>/],
+  ['compactAgent', 'unknown option', call('compactAgent', 'narrow', { messageId: 'x' }), ''],
+  ['compactAgent', 'NUL in agent', call('compactAgent', NUL), 'idOrName', /NUL/],
+
+  ['getBlock', 'NUL in label', call('getBlock', 'narrow', NUL), 'label'],
+  ['pageMessages', 'limit 0', call('pageMessages', 'narrow', { limit: 0 }), 'limit'],
+  ['pageMessages', 'bad order', call('pageMessages', 'narrow', { order: 'sideways' }), 'order'],
+  ['pageMessages', 'bad cursor', call('pageMessages', 'narrow', { after: 'msg-1' }), 'after'],
+  ['listArchivalMemory', 'limit 0', call('listArchivalMemory', 'narrow', { limit: 0 }), 'limit'],
+  ['listArchivalMemory', 'unknown option', call('listArchivalMemory', 'narrow', { query: 'x' }), ''],
+  ['deleteArchivalMemory', 'bad passage id', call('deleteArchivalMemory', 'narrow', 'p-1'), 'passageId'],
+
   ['retryTurn', 'bad message id', call('retryTurn', 'msg-1'), 'messageId'],
   ['getTurn', 'NUL', call('getTurn', NUL), 'messageId'],
   ['turnProgress', 'NUL', call('turnProgress', NUL), 'messageId'],
@@ -163,6 +180,14 @@ const CASES: Case[] = [
   ['insertArchivalMemory', 'tags not an array', call('insertArchivalMemory', 'narrow', 'note', 'tag'), 'tags'],
   ['insertArchivalMemory', 'NUL in a tag', call('insertArchivalMemory', 'narrow', 'note', [NUL]), 'tags.0'],
   ['insertArchivalMemory', 'empty tag', call('insertArchivalMemory', 'narrow', 'note', ['']), 'tags.0'],
+  ['importArchivalFile', 'neither file nor text', call('importArchivalFile', 'narrow', {}), 'file', /is required/],
+  ['importArchivalFile', 'overlap not under the chunk size', call('importArchivalFile', 'narrow', { text: 'note', chunkSize: 100, chunkOverlap: 100 }), 'chunkOverlap', /less than the chunk size/],
+  ['importArchivalFile', 'chunk size 0', call('importArchivalFile', 'narrow', { text: 'note', chunkSize: 0 }), 'chunkSize'],
+  ['importArchivalFile', 'NUL in the text', call('importArchivalFile', 'narrow', { text: NUL }), 'text', /NUL/],
+  ['importArchivalFile', 'only whitespace', call('importArchivalFile', 'narrow', { text: ' \n ' }), 'text', /must not be empty/],
+  ['importArchivalFile', 'a folder as the file', call('importArchivalFile', 'narrow', { file: '.' }), 'file', /is not a file/],
+  ['reembedArchivalMemory', 'an agent without embedding_config', call('reembedArchivalMemory', 'narrow'), 'embedding_config', /agent narrow has none/],
+  ['reembedArchivalMemory', 'batch size 0', call('reembedArchivalMemory', 'narrow', { batchSize: 0 }), 'batchSize'],
 
   ['searchArchivalMemory', 'negative topK', call('searchArchivalMemory', 'narrow', 'x', -1), 'topK'],
   ['searchArchivalMemory', 'NaN topK', call('searchArchivalMemory', 'narrow', 'x', Number.NaN), 'topK'],
@@ -230,7 +255,17 @@ const CASES: Case[] = [
 ];
 
 /** Methods that take no input, or only close the client. */
-const NO_INPUT = new Set(['constructor', 'close', 'getDefaultLlmConfig', 'getDefaultEmbeddingConfig', 'modelsReport', 'listPipelines', 'listSchedules']);
+const NO_INPUT = new Set([
+  'constructor',
+  'close',
+  'getDefaultLlmConfig',
+  'getDefaultEmbeddingConfig',
+  'modelsReport',
+  'listPipelines',
+  'listSchedules',
+  'listTools',
+  'listModels',
+]);
 
 describe('SDK input validation: a table of bad inputs per public method', () => {
   test('every public method with input is in the table', () => {

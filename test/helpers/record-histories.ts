@@ -17,13 +17,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
+import { archivalImportId } from '../../src/client/archival.ts';
 import { createClient, type MemloomClient } from '../../src/client/memloom-client.ts';
 import { createLogger } from '../../src/config/logger.ts';
 import { createDb } from '../../src/db/pool.ts';
 import { createScratchDatabase } from './scratch-database.ts';
+import { archivalImportWorkflowId, archivalReembedWorkflowId, IMPORT_EMBED_BATCH } from '../../src/domain/archival.ts';
 import { TurnFailedError } from '../../src/domain/errors.ts';
 import { agentWorkflowId } from '../../src/domain/ids.ts';
 import type { LettaResponse } from '../../src/domain/letta-message.ts';
@@ -57,8 +60,8 @@ interface Scenario {
   name: string;
   /** Runs of `agent/<agentId>` the scenario must leave: 2 when it continues as new. */
   runs: number;
-  /** The workflow recorded, when it is not the scenario agent's (a pipeline run). */
-  workflowId?: string;
+  /** The workflow recorded, when it is not the scenario agent's (a pipeline run), or its id from the agent's. */
+  workflowId?: string | ((agentId: string) => string);
   play(ctx: ScenarioContext): Promise<void>;
 }
 
@@ -171,7 +174,50 @@ const SCENARIOS: Scenario[] = [
       assert.equal(lastText(await client.userMessage(agentId, 'Turn 1', { messageId: messageId(1) })), first);
     },
   },
+  {
+    name: 'compaction',
+    runs: 1,
+    async play({ client, model, agentId, messageId }) {
+      lastText(await client.userMessage(agentId, 'My dog Rex likes the river.', { messageId: messageId(1) }));
+      // the endpoint refuses the step (a context overflow): a compaction, then the step again
+      model.enqueue({ kind: 'context_overflow' }, { kind: 'reply', content: 'We talked about Rex.' }, { kind: 'reply', content: 'Answered after compaction.' });
+      assert.equal(lastText(await client.userMessage(agentId, 'One more.', { messageId: messageId(2) })), '"Answered after compaction."');
+      // and one on demand, through the agent's mailbox
+      model.enqueue({ kind: 'reply', content: 'We talked about Rex, twice.' });
+      const done = await client.compactAgent(agentId, { requestId: messageId(3) });
+      assert.ok(done.evictedMessages > 0, 'the compaction on demand evicted nothing');
+    },
+  },
+  {
+    name: 'archival-import',
+    runs: 1,
+    workflowId: (agentId) => archivalImportWorkflowId(archivalImportId(agentId, createHash('sha256').update(ARCHIVAL_TEXT).digest('hex'), 32, 4)),
+    async play({ client, model, agentId }) {
+      // staged chunks embedded in two batches at once, then one commit
+      await client.updateAgent(agentId, { embedding_config: { embedding_model: 'scripted-embedding', embedding_endpoint: model.url, embedding_dim: 16 } });
+      const r = await client.importArchivalFile(agentId, { text: ARCHIVAL_TEXT, chunkSize: 32, chunkOverlap: 4 });
+      assert.ok(r.chunks > IMPORT_EMBED_BATCH && r.insertedPassages === r.chunks, `expected over ${IMPORT_EMBED_BATCH} chunks inserted, got ${JSON.stringify(r)}`);
+    },
+  },
+  {
+    name: 'archival-reembed',
+    runs: 1,
+    workflowId: (agentId) => archivalReembedWorkflowId(agentId),
+    async play({ client, model, agentId }) {
+      // five passages, another embedding model, three batches of two
+      const embedding = (name: string) => ({ embedding_config: { embedding_model: name, embedding_endpoint: model.url, embedding_dim: 16 } });
+      await client.updateAgent(agentId, embedding('scripted-embedding'));
+      const notes = Array.from({ length: 5 }, (_, i) => `Note ${i}: the ferry leaves pier ${i} at dawn.`).join('\n\n');
+      await client.importArchivalFile(agentId, { text: notes, chunkSize: 16, chunkOverlap: 0 });
+      await client.updateAgent(agentId, embedding('scripted-embedding-v2'));
+      const r = await client.reembedArchivalMemory(agentId, { batchSize: 2 });
+      assert.deepEqual([r.reembedded, r.alreadyCurrent], [5, 0]);
+    },
+  },
 ];
+
+/** The document of the `archival-import` scenario: over a hundred short sentences. */
+const ARCHIVAL_TEXT = Array.from({ length: 120 }, (_, i) => `Fact ${i}: the lighthouse on rock ${i} is painted ${['red', 'white', 'blue'][i % 3]}.`).join(' ');
 
 /** `message-0000000S-0000-4000-8000-00000000000N`: turn n of scenario s. */
 function fixedId(prefix: 'agent' | 'message', scenario: number, n: number): string {
@@ -241,7 +287,7 @@ async function record(
     llm_config: { model: 'scripted-model', model_endpoint: model.url, context_window: 8192 },
     memory_blocks: [{ label: 'human', value: '' }],
   });
-  const workflowId = scenario.workflowId ?? agentWorkflowId(agent.id);
+  const workflowId = typeof scenario.workflowId === 'function' ? scenario.workflowId(agent.id) : (scenario.workflowId ?? agentWorkflowId(agent.id));
   const runsOf = async () => {
     const runs = [];
     for await (const w of client.temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(w);

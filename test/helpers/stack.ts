@@ -11,7 +11,7 @@ import type { CheckedModels } from '../../src/config/models-file.ts';
 import type { PipelineDefinition } from '../../src/pipelines/define-pipeline.ts';
 import { createDb, type Db } from '../../src/db/pool.ts';
 import { createScratchDatabase } from './scratch-database.ts';
-import { startScriptedModelServer, type ScriptedModelServer } from '../../src/dev/scripted-model-server.ts';
+import { startScriptedModelServer, type ScriptedModelServer, type ScriptedModelServerOptions } from '../../src/dev/scripted-model-server.ts';
 import type { ToolDefinition } from '../../src/tools/define-tool.ts';
 import { createMemloomWorker, type MemloomWorker } from '../../workers/agent-worker.ts';
 
@@ -52,13 +52,15 @@ export interface TestStackOptions {
   modelServerApiKey?: string;
   /** Another Temporal server for the client and the workers, e.g. one a test restarts. @default TEMPORAL_ADDRESS, the shared dev server */
   temporalAddress?: string;
+  /** More options of the scripted model server, e.g. a `contextWindow` it enforces. */
+  modelServer?: ScriptedModelServerOptions;
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const { url, db } = await createTestDatabase();
   const taskQueue = `memloom-test-${randomUUID()}`;
   const temporalAddress = options.temporalAddress ?? TEMPORAL_ADDRESS;
-  const model = await startScriptedModelServer(options.modelServerApiKey ? { apiKey: options.modelServerApiKey } : {});
+  const model = await startScriptedModelServer({ ...options.modelServer, ...(options.modelServerApiKey ? { apiKey: options.modelServerApiKey } : {}) });
   const client = await createClient({ temporalAddress, databaseUrl: url, taskQueue });
   const workers: MemloomWorker[] = [];
   const runs: Promise<void>[] = [];
