@@ -17,6 +17,7 @@ import { usageCommand } from './usage-commands.ts';
 import { pipelineCommands } from './pipeline-commands.ts';
 import { scheduleCommands } from './schedule-commands.ts';
 import { batchCommands } from './batch-commands.ts';
+import { serveCommand } from './serve-command.ts';
 
 const DESCRIPTION =
   'memloom: stateful LLM agents with persistent memory, in the style of Letta (MemGPT). ' +
@@ -67,6 +68,7 @@ export function buildProgram(options: ProgramOptions = {}): Command {
     .addCommand(migrateCommand())
     .addCommand(workerCommand())
     .addCommand(devCommand())
+    .addCommand(serveCommand())
     .addCommand(agentCommands())
     .addCommand(defaultsCommands())
     .addCommand(sendCommand())

@@ -31,6 +31,7 @@ const EnvSchema = z.object({
   MEMLOOM_AGENT_IDLE_TIMEOUT: optionalString,
   MEMLOOM_MODELS: optionalString,
   MEMLOOM_METRICS_PORT: optionalString,
+  MEMLOOM_API_KEY: optionalString,
 });
 
 /** Where memloom's services are, resolved once from options over environment over defaults. */
@@ -175,6 +176,14 @@ export function parsePort(text: string, name: string): number {
 export function readModelApiKey(env: Env = process.env): string | undefined {
   const e = readEnv(env);
   return e.LLM_API_KEY ?? e.OPENAI_API_KEY;
+}
+
+/**
+ * The key `memloom serve` requires of every request (`Authorization: Bearer <key>`); read only
+ * by that command, never logged. Undefined when unset or blank.
+ */
+export function readServerApiKey(env: Env = process.env): string | undefined {
+  return readEnv(env).MEMLOOM_API_KEY;
 }
 
 /** DATABASE_URL as the user set it, without memloom's default (the dev stack embeds Postgres then). */
