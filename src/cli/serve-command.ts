@@ -1,5 +1,5 @@
 /**
- * `memloom serve`: Letta's REST API (src/server) on `--host`/`--port` (127.0.0.1:8283, Letta's
+ * `memloom serve`: Letta's REST API (src/api) on `--host`/`--port` (127.0.0.1:8283, Letta's
  * port) until SIGINT or SIGTERM, over the same SDK and environment as every other command. With
  * MEMLOOM_API_KEY every request needs `Authorization: Bearer <key>`; without it the server
  * listens on a loopback address only, and says so.
@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { redactUrl } from '../client/errors.ts';
 import { loadConfig, readLogFormat, readServerApiKey } from '../config/env.ts';
 import { createLogger, LOG_FORMATS } from '../config/logger.ts';
-import { DEFAULT_HOST, DEFAULT_PORT, MAX_BODY_BYTES, startServer } from '../server/index.ts';
+import { DEFAULT_HOST, DEFAULT_PORT, MAX_BODY_BYTES, startServer } from '../api/index.ts';
 import { setAction } from './command-context.ts';
 import { addJsonOption, intFlag, parseFlags } from './options.ts';
 import { printResult, writeErr } from './output.ts';

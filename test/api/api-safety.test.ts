@@ -48,7 +48,7 @@ describe('auth', () => {
   });
 
   test('without a key the server refuses any host but loopback', async () => {
-    const { startServer } = await import('../../src/server/index.ts');
+    const { startServer } = await import('../../src/api/index.ts');
     await assert.rejects(
       startServer({ client: stack.client, logger: (await import('pino')).pino({ level: 'silent' }), host: '0.0.0.0', port: 0 }),
       /refusing to listen on 0\.0\.0\.0 without an API key.*MEMLOOM_API_KEY/,

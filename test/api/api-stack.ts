@@ -5,7 +5,7 @@
 import { after } from 'node:test';
 import Letta from '@letta-ai/letta-client';
 import { pino } from 'pino';
-import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { startServer, type RunningServer } from '../../src/api/index.ts';
 import type { TestStack } from '../helpers/stack.ts';
 
 export interface ApiServer {

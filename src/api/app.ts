@@ -1,6 +1,6 @@
 /**
  * The Hono app of `memloom serve`: request id → log line → auth → body limit → Letta's routes,
- * with every failure answered by src/server/http-errors.ts and openapi.json generated from the
+ * with every failure answered by src/api/http-errors.ts and openapi.json generated from the
  * zod schemas the routes validate with.
  * @module
  */

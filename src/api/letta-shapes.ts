@@ -1,5 +1,5 @@
 /**
- * memloom's objects in Letta's shapes (src/server/schemas/shapes.ts): the SDK's `AgentState`
+ * memloom's objects in Letta's shapes (src/api/schemas/shapes.ts): the SDK's `AgentState`
  * names its tools, Letta's carries `Tool` objects; a passage's time is a Date here and an ISO
  * string there; a tool has a name here and a `tool-<uuid>` id there.
  * @module

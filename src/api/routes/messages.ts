@@ -3,7 +3,7 @@
  * page through recall memory. The non-streaming half of Letta's message API; streaming, async
  * runs and cancel answer 501 for now (./streaming-stubs.ts) and will live beside this module.
  *
- * A client's `otid` (or `Idempotency-Key` header) becomes the message id (src/server/stable-ids.ts):
+ * A client's `otid` (or `Idempotency-Key` header) becomes the message id (src/api/stable-ids.ts):
  * a resend — Letta's client resends on a timeout or a 5xx — is answered from the turn the first
  * request started, never with a second turn.
  * @module
