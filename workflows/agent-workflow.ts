@@ -11,8 +11,11 @@ import {
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
   condition,
   continueAsNew,
+  isCancellation,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -34,6 +37,7 @@ import { MODEL_CALL_START_TO_CLOSE_MS, toolActivityStartToCloseMs } from '../src
 import {
   AgentWorkflowInputSchema,
   RUN_CLOSING_FAILURE,
+  TURN_CANCELLED_FAILURE,
   TurnRequestSchema,
   turnUpdateId,
   DIRECT_DEPLOYMENT,
@@ -46,7 +50,7 @@ import {
   type TurnResult,
 } from '../src/domain/turn.ts';
 import { AgentNameKey, FailedTurnsKey, LastFailedTurnKey } from '../src/domain/search-attributes.ts';
-import { agentRenamedSignal, compactUpdate, sendMessageUpdate, statusQuery } from './agent-definitions.ts';
+import { agentRenamedSignal, cancelTurnSignal, compactUpdate, sendMessageUpdate, statusQuery } from './agent-definitions.ts';
 import { FifoLock } from './fifo-lock.ts';
 
 const retry: RetryPolicy = {
@@ -139,6 +143,9 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
   let ending = false;
   /** Turns accepted by this run and not yet finished (queued or running). */
   let active = 0;
+  /** Turns asked to stop (message ids), and the scope of the model step a running one is in. */
+  const cancelRequested = new Set<string>();
+  const modelScopes = new Map<string, CancellationScope>();
   const status: AgentWorkflowStatus = {
     agentId,
     state: 'idle',
@@ -184,6 +191,7 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
     } catch (error) {
       throw turnFailure(error);
     } finally {
+      cancelRequested.delete(messageId);
       status.currentMessageId = null;
       status.currentStep = 0;
       status.state = 'idle';
@@ -315,6 +323,7 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
     let check = true;
     for (let round = 1; ; round++) {
       let trigger: CompactionTrigger;
+      let overflow: unknown = null;
       try {
         const answer = await modelStep(key, check && round <= MAX_COMPACTIONS_PER_STEP);
         if (!answer.contextFull) return answer;
@@ -322,6 +331,7 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
       } catch (error) {
         if (round > MAX_COMPACTIONS_PER_STEP || modelFailure(error)?.type !== ModelErrorType.ContextWindowExceeded) throw error;
         trigger = CompactionTrigger.ContextOverflow;
+        overflow = error;
       }
       status.state = 'compacting';
       show();
@@ -332,17 +342,19 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
       status.state = 'thinking';
       show();
       if (done.evictedMessages === 0) {
-        // nothing older to summarize: the newest messages alone are too many for the window
-        if (trigger === CompactionTrigger.ContextOverflow) {
-          throw ApplicationFailure.create({
-            type: ModelErrorType.ContextWindowExceeded,
-            message: 'the context window is too small even for the newest message: nothing older is left to compact',
-            nonRetryable: true,
-          });
-        }
+        // nothing older to summarize: the newest messages alone are too many for the window;
+        // after an overflow, the endpoint's own error is the step's
+        if (overflow !== null) throw overflow;
         check = false;
       }
     }
+  }
+
+  /** A turn's model step, in a scope that a cancel request of the turn cancels. */
+  function cancellable<T>(messageId: string, fn: () => Promise<T>): Promise<T> {
+    const scope = new CancellationScope();
+    modelScopes.set(messageId, scope);
+    return scope.run(fn).finally(() => modelScopes.delete(messageId));
   }
 
   async function runSteps(messageId: string, attempt: number, maxSteps: number, stepBase: number): Promise<TurnResult> {
@@ -352,10 +364,12 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
     try {
       for (let n = 1; n <= maxSteps; n++) {
         const step = stepBase + n;
+        // a step boundary: a cancel request stops the turn here
+        if (cancelRequested.has(messageId)) throw new CancelledFailure('the turn was cancelled');
         status.state = 'thinking';
         status.currentStep = step;
         show();
-        const answer = await modelStepWithRoom({ agentId, turnId: messageId, attempt, step });
+        const answer = await cancellable(messageId, () => modelStepWithRoom({ agentId, turnId: messageId, attempt, step }));
         stepCount = n;
         usage.prompt_tokens += answer.usage.prompt_tokens;
         usage.completion_tokens += answer.usage.completion_tokens;
@@ -390,6 +404,10 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
         }
       }
     } catch (error) {
+      if (cancelRequested.has(messageId) && isCancellation(error)) {
+        await finishTurn({ agentId, messageId, attempt, outcome: { status: 'cancelled', stepCount, usage } });
+        throw ApplicationFailure.create({ type: TURN_CANCELLED_FAILURE, message: 'the turn was cancelled before it finished', nonRetryable: true });
+      }
       const failure = turnFailure(error);
       await finishTurn({
         agentId,
@@ -489,6 +507,15 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
       },
       description: "Compact the agent's context now (summarize the oldest in-context messages): { requestId }",
     },
+  );
+  setHandler(
+    cancelTurnSignal,
+    ({ messageId }) => {
+      if (typeof messageId !== 'string') return;
+      cancelRequested.add(messageId);
+      modelScopes.get(messageId)?.cancel();
+    },
+    { description: 'Stop a queued or running turn at its next step boundary, abandoning its model call: { messageId }' },
   );
   setHandler(statusQuery, () => ({ ...status }), { description: 'What the agent is doing now' });
   setHandler(

@@ -75,7 +75,14 @@ describe('archival reembed', () => {
     await client.temporal.workflow.getHandle(archivalReembedWorkflowId(agentId)).terminate('stopped by the test');
     const stopped = await first;
     assert.ok(stopped instanceof ArchivalJobFailedError, String(stopped));
-    const halfway = await models(agentId);
+    // the batch in flight when the run was killed may still commit: wait until the counts hold still
+    let halfway = await models(agentId);
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const now = await models(agentId);
+      if (JSON.stringify(now) === JSON.stringify(halfway)) break;
+      halfway = now;
+    }
     assert.ok((halfway['scripted-embedding'] ?? 0) > 0, `the run finished before it was stopped: ${JSON.stringify(halfway)}`);
 
     const done = await client.reembedArchivalMemory('resumer', { batchSize: 7 });
