@@ -65,13 +65,6 @@ export function memoryCommands(): Command {
     .addCommand(memorySetCommand());
 }
 
-function formatPassages(passages: Passage[]): string {
-  if (passages.length === 0) return '(no passages)';
-  return passages
-    .map((p) => `${p.id}  ${new Date(p.created_at).toISOString()}${p.tags.length > 0 ? `  [${p.tags.join(', ')}]` : ''}\n  ${p.text.replace(/\n/g, '\n  ')}`)
-    .join('\n');
-}
-
 const InsertFlagsSchema = z.object({
   tag: z.array(z.string().min(1, 'must not be empty')).default([]),
   file: z.string().optional(),
@@ -203,22 +196,101 @@ function archivalReembedCommand(): Command {
   });
 }
 
-const SearchFlagsSchema = z.object({ topK: countFlag(1000).optional() });
+const DATE_HINT = 'must be an ISO date such as 2025-01-31, or a date and time with its zone such as 2025-01-31T18:00:00Z';
+
+/**
+ * `--start` / `--end`: an ISO date (UTC; as `--end`, the whole of that day) or a date and time
+ * with its zone (`Z` or `+02:00`: without one the time would depend on this machine's).
+ */
+function dateFlag(edge: 'start' | 'end') {
+  return z
+    .string()
+    .trim()
+    .transform((value, ctx) => {
+      const day = /^\d{4}-\d{2}-\d{2}$/.test(value);
+      const time = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(value);
+      const date = new Date(day ? `${value}T00:00:00Z` : value);
+      if ((!day && !time) || Number.isNaN(date.getTime()) || (day && date.toISOString().slice(0, 10) !== value)) {
+        ctx.addIssue({ code: 'custom', message: `${DATE_HINT}, got ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      return day && edge === 'end' ? new Date(date.getTime() + 86_400_000 - 1) : date;
+    });
+}
+
+const SearchFlagsSchema = z
+  .object({
+    topK: countFlag(1000).optional(),
+    tag: z.array(z.string().min(1, 'must not be empty')).default([]),
+    tagMatch: z.enum(['any', 'all'], { error: (issue) => `must be "any" or "all", got ${JSON.stringify(issue.input)}` }).optional(),
+    start: dateFlag('start').optional(),
+    end: dateFlag('end').optional(),
+  })
+  .superRefine((f, ctx) => {
+    if (f.tagMatch !== undefined && f.tag.length === 0) ctx.addIssue({ code: 'custom', path: ['tagMatch'], message: 'needs --tag: it says how several tags match' });
+    if (f.start && f.end && f.start > f.end) ctx.addIssue({ code: 'custom', path: ['end'], message: `is before --start (${f.start.toISOString()}): no passage could match` });
+  });
+
+/** The SDK's filter names, as the flags that set them. */
+const SEARCH_FLAG_OF: Record<string, string> = { topK: '--top-k', tagMatchMode: '--tag-match', start: '--start', end: '--end', query: '[query]' };
+
+function searchFlagOf(path: string): string | undefined {
+  return /^tags(\.\d+)?$/.test(path) ? '--tag' : SEARCH_FLAG_OF[path];
+}
+
+/** Passages as search returns them: id, time, score (when ranked), tags, then the text indented. */
+function formatSearchResults(passages: Passage[]): string {
+  if (passages.length === 0) return '(no passages)';
+  return passages
+    .map((p) => {
+      const score = p.score === undefined ? '' : `  score ${p.score.toFixed(4)}`;
+      const tags = p.tags.length > 0 ? `  [${p.tags.join(', ')}]` : '';
+      return `${p.id}  ${new Date(p.created_at).toISOString()}${score}${tags}\n  ${p.text.replace(/\n/g, '\n  ')}`;
+    })
+    .join('\n');
+}
 
 function archivalSearchCommand(): Command {
   const command = new Command('search')
-    .summary('search archival memory')
-    .description("Search an agent's archival memory by full text; without a query, list the newest passages.")
+    .summary('search archival memory by meaning and words, with tag and time filters')
+    .description(
+      "Search an agent's archival memory, best first. Hybrid when the agent has an embedding_config and its endpoint answers: the " +
+        'passages nearest the query by meaning (vector search: pgvector HNSW, or an exact scan without pgvector) and those that best ' +
+        'match its words (full text, websearch syntax: "a phrase", -word, or; with a substring fallback), fused by reciprocal rank ' +
+        '(score = sum of 1/(60 + rank) over the two lists). Full text only for an agent without an embedding_config, and while its ' +
+        'embedding endpoint is down. Each passage is shown with its score. Without a query, the newest passages, under the same filters.',
+    )
     .argument('<agent>', 'agent id (agent-...) or name')
-    .argument('[query]', 'words to look for')
-    .option('--top-k <n>', 'at most n passages (default 10)');
+    .argument('[query]', 'what to look for (words, or a question: it is embedded too)')
+    .option('--top-k <n>', 'at most n passages, 1 to 1000 (default 10)')
+    .option('--tag <tag>', 'only passages with this tag (repeatable: with any of them, or all with --tag-match all)', collect)
+    .option('--tag-match <mode>', 'with several --tag: "any" (default) or "all"')
+    .option('--start <date>', 'only passages stored at or after this time: 2025-01-31 (UTC midnight) or 2025-01-31T18:00:00Z')
+    .option('--end <date>', 'only passages stored at or before this time: 2025-01-31 (the whole day, UTC) or 2025-01-31T18:00:00+02:00');
   addJsonOption(command);
-  command.addHelpText('after', '\nExamples:\n  $ memloom archival search my-assistant birthday\n  $ memloom archival search my-assistant --top-k 50 --json');
+  command.addHelpText(
+    'after',
+    `
+Examples:
+  $ memloom archival search my-assistant "weekend hobbies"
+  $ memloom archival search my-assistant birthday --tag personal --tag family --tag-match any --top-k 5
+  $ memloom archival search my-assistant "travel plans" --start 2025-01-01 --end 2025-03-31 --json
+  $ memloom archival search my-assistant --tag handbook   # the newest passages tagged handbook`,
+  );
   return setAction(command, async (ctx, [idOrName, query], options) => {
     const ref = agentArg(idOrName);
     const flags = parseFlags(SearchFlagsSchema, options);
-    const passages = await (await ctx.client()).searchArchivalMemory(ref, query, flags.topK ?? 10);
-    printResult(ctx.mode, passages, formatPassages);
+    const passages = await (await ctx.client())
+      .searchArchivalMemory(ref, query, flags.topK ?? 10, {
+        ...(flags.tag.length > 0 ? { tags: flags.tag } : {}),
+        ...(flags.tagMatch !== undefined ? { tagMatchMode: flags.tagMatch } : {}),
+        ...(flags.start !== undefined ? { start: flags.start } : {}),
+        ...(flags.end !== undefined ? { end: flags.end } : {}),
+      })
+      .catch((e: unknown) => {
+        throw withFlagPaths(e, searchFlagOf);
+      });
+    printResult(ctx.mode, passages, formatSearchResults);
   });
 }
 

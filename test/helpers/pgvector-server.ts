@@ -43,6 +43,12 @@ export interface PgvectorServerOptions {
   pginstall?: string;
   /** How long `pg_ctl start` may wait for the server to accept connections. @default 60 */
   startTimeoutSeconds?: number;
+  /**
+   * Who stops the server: an `after` hook of the calling test file, or the caller with `stop()`
+   * (a script outside the test runner, where `after` would start one and print its report).
+   * Either way it stops when the process exits. @default 'after-hook'
+   */
+  stopBy?: 'after-hook' | 'caller';
 }
 
 const isRoot = (): boolean => process.getuid?.() === 0;
@@ -158,7 +164,7 @@ export async function startPgvectorServer(options: PgvectorServerOptions = {}): 
         if (attempt >= 3 || !/could not bind|already in use/i.test(log())) throw error;
       }
     }
-    after(stop);
+    if (options.stopBy !== 'caller') after(stop);
     return { url: `postgresql://postgres@127.0.0.1:${port}/postgres`, port, pginstall, log, stop };
   } catch (error) {
     const logged = log();
