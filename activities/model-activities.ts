@@ -28,6 +28,7 @@ import { budgetExceededMessage } from '../src/domain/budget.ts';
 import { beginDeploymentCall, endDeploymentCall, pruneRoutingState, readDeploymentLoads } from '../src/db/routing-store.ts';
 import { NO_METRICS } from '../src/metrics/worker-metrics.ts';
 import { streamChatCompletion, type StreamProgress } from '../src/llm/chat-completion.ts';
+import { announceTurnEvent, stepMessageId } from '../src/db/turn-events.ts';
 import { classifyModelError } from '../src/llm/error-classification.ts';
 import { proxyMetaOfError, type ProxyCallMeta } from '../src/llm/litellm-metadata.ts';
 import { estimateMessageTokens } from '../src/llm/token-count.ts';
@@ -35,6 +36,7 @@ import type { ToolRegistry } from '../src/tools/registry.ts';
 import { ConfigError } from '../src/domain/errors.ts';
 import { loadAgentOrFail, type ActivityDeps } from './activity-deps.ts';
 import { createPromptFrames, type ToolRoute } from './context-frame.ts';
+import { DeltaPublisher } from './delta-publisher.ts';
 import { assertOwnsTurn, withTurn } from './turn-fence.ts';
 
 /**
@@ -146,6 +148,7 @@ export function createModelActivities(deps: ActivityDeps) {
     const done = await findTurnMessage(db, agentId, turnId, step, 0);
     if (done) {
       // an earlier attempt stored the answer and then lost its completion: do not call again
+      announceTurnEvent(db, { kind: 'stored', turnId, attempt, step }, logger);
       const [{ routes }, used] = await Promise.all([agentTools(agentId, offered), stepUsage(db, agentId, turnId, step)]);
       return stepResult(routes, tools, done, used ?? NO_USAGE, done.toolCalls?.length ? 'tool_calls' : 'stop');
     }
@@ -196,6 +199,8 @@ export function createModelActivities(deps: ActivityDeps) {
     // heartbeat details: the stream's progress, so a stuck call is visible in `describe`
     let progress: StreamProgress = { chunks: 0 };
     const beat = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_EVERY_MS);
+    // listeners (memloom serve's SSE) see the text as it streams, tagged with this attempt
+    const deltas = new DeltaPublisher(db, { turnId, attempt, step, messageId: stepMessageId(turnId, step), call: `${route?.chainAttempt ?? 1}.${ctx.info.attempt}` }, logger);
     let answer;
     try {
       answer = await streamChatCompletion(
@@ -216,6 +221,7 @@ export function createModelActivities(deps: ActivityDeps) {
             progress = next;
             ctx.heartbeat(progress);
           },
+          onDelta: (delta) => deltas.add(delta),
         },
       );
     } catch (error) {
@@ -255,6 +261,7 @@ export function createModelActivities(deps: ActivityDeps) {
       });
     } finally {
       clearInterval(beat);
+      deltas.end();
     }
 
     const usage = answer.usage ?? {
@@ -269,6 +276,7 @@ export function createModelActivities(deps: ActivityDeps) {
     const cost = priced(routed?.deployment, usage, served.cost);
     const stored = await withTurn(db, turnId, attempt, async (tx) => {
       const row = await insertMessageOnce(tx, {
+        id: stepMessageId(turnId, step),
         agentId,
         turnId,
         step,
@@ -294,6 +302,7 @@ export function createModelActivities(deps: ActivityDeps) {
       await recordTokenCalibration(tx, { agentId, model: group, previous: calibrated, counted: countedPrompt, reported: answer.usage?.prompt_tokens ?? null });
       return row;
     });
+    deltas.stored();
     metrics.modelCall({
       group,
       deployment: deploymentLabel,

@@ -11,6 +11,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
 import type { AgentRecord } from '../src/db/agent-store.ts';
 import { findTurnMessage, insertMessageOnce, tryInsertMessage, type NewMessage } from '../src/db/message-store.ts';
+import { announceTurnEvent } from '../src/db/turn-events.ts';
 import type { StoredMessage, StoredToolCall, ToolStatus } from '../src/domain/stored-message.ts';
 import type { RunToolInput, RunToolResult } from '../src/domain/turn.ts';
 import { embedTexts, EmbeddingError, type EmbedOptions } from '../src/llm/embeddings.ts';
@@ -108,7 +109,14 @@ export function createToolActivities(deps: ActivityDeps) {
     }
   }
 
+  /** Runs the call and stores its return; listeners of the turn hear that it is stored. */
   async function runTool(input: RunToolInput): Promise<RunToolResult> {
+    const result = await callTool(input);
+    announceTurnEvent(db, { kind: 'stored', turnId: input.turnId, attempt: input.attempt, step: input.step }, logger);
+    return result;
+  }
+
+  async function callTool(input: RunToolInput): Promise<RunToolResult> {
     const { agentId, turnId, attempt, step, index } = input;
     const done = await findTurnMessage(db, agentId, turnId, step, index);
     if (done) return { messageId: done.id, status: done.toolStatus ?? 'success' };

@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { findTurnMessage, insertMessageOnce } from '../src/db/message-store.ts';
 import { withTransaction } from '../src/db/pool.ts';
 import { claimTurn, finishTurn as recordFinish } from '../src/db/turn-store.ts';
+import { announceTurnEvent } from '../src/db/turn-events.ts';
 import type { BeginTurnResult, FinishTurnInput, RunToolInput, RunToolResult } from '../src/domain/turn.ts';
 import { estimateMessageTokens } from '../src/llm/token-count.ts';
 import { NO_METRICS } from '../src/metrics/worker-metrics.ts';
@@ -34,7 +35,8 @@ export function createTurnActivities(deps: ActivityDeps) {
   async function finishTurn(input: FinishTurnInput): Promise<boolean> {
     const finished = await withTransaction(db, (tx) => recordFinish(tx, input));
     // counted once per turn: an attempt that no longer owns the turn records nothing
-    if (finished) metrics.turnFinished(input.outcome.status);
+    if (finished && input.outcome.status !== 'cancelled') metrics.turnFinished(input.outcome.status);
+    if (finished) announceTurnEvent(db, { kind: 'finished', turnId: input.messageId, attempt: input.attempt, status: input.outcome.status }, deps.logger);
     return finished;
   }
 
@@ -60,6 +62,7 @@ export function createTurnActivities(deps: ActivityDeps) {
         sequenced: true,
       });
     });
+    announceTurnEvent(db, { kind: 'stored', turnId, attempt, step }, deps.logger);
     return { messageId: row.id, status: row.toolStatus ?? 'error' };
   }
 

@@ -25,4 +25,11 @@ export const statusQuery = defineQuery<AgentWorkflowStatus>('status');
 /** The agent was renamed: the workflow updates its `AgentName` search attribute and details. */
 export const agentRenamedSignal = defineSignal<[{ name: string }]>('agentRenamed');
 
+/**
+ * Stop a turn (by its message id): a queued turn ends before its first step, a running one at
+ * its next step boundary, abandoning a model call in flight (tools already called finish). The
+ * turn's record ends `cancelled` with stop reason `cancelled`.
+ */
+export const cancelTurnSignal = defineSignal<[{ messageId: string }]>('cancelTurn');
+
 export const AGENT_WORKFLOW_TYPE = 'agentWorkflow';

@@ -92,6 +92,8 @@ function sharedFields(body: Body) {
     ...(body.max_budget !== undefined ? { max_budget: body.max_budget } : {}),
     ...(body.budget_duration !== undefined ? { budget_duration: body.budget_duration } : {}),
     ...(body.compaction_settings !== undefined ? { compaction_settings: body.compaction_settings } : {}),
+    // null is Letta's "not given": an update keeps the metadata (`{}` empties it)
+    ...(body.metadata != null ? { metadata: body.metadata } : {}),
   };
 }
 

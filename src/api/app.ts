@@ -18,9 +18,12 @@ import { agentRoutes } from './routes/agents.ts';
 import { archivalRoutes } from './routes/archival.ts';
 import { coreMemoryRoutes } from './routes/core-memory.ts';
 import { messageRoutes } from './routes/messages.ts';
-import { streamingStubRoutes } from './routes/streaming-stubs.ts';
+import { messageStreamingRoutes } from './routes/message-streaming.ts';
+import { runRoutes } from './routes/runs.ts';
 import { systemRoutes } from './routes/system.ts';
 import { toolRoutes } from './routes/tools.ts';
+import { DEFAULT_KEEPALIVE_MS, type StreamingOptions } from './streaming/turn-stream.ts';
+import { TurnEventListener } from '../db/turn-event-listener.ts';
 import { serverVersion } from './version.ts';
 
 /** The largest request body: a message may be long (the SDK caps it by the agent's window), a megabyte-sized one is a mistake. */
@@ -33,6 +36,13 @@ export interface AppOptions {
   apiKey?: string | undefined;
   /** @default {@link MAX_BODY_BYTES} */
   maxBodyBytes?: number;
+  /** How turns stream (SSE). */
+  streaming?: StreamingOptions;
+  /**
+   * Where streams hear their turns' events: a dedicated PostgreSQL connection, opened at the first
+   * stream. Whoever gives it closes it ({@link startServer} does). @default one on the client's database
+   */
+  events?: TurnEventListener;
 }
 
 const OPENAPI_INFO = {
@@ -59,9 +69,12 @@ export function createApp(options: AppOptions): ServerApp {
   app.use(bodyLimit(options.maxBodyBytes ?? MAX_BODY_BYTES));
 
   const deps = { client, logger };
+  const events = options.events ?? new TurnEventListener({ connectionString: client.config.databaseUrl, logger });
+  const streaming = { ...deps, events, keepaliveMs: options.streaming?.keepaliveMs ?? DEFAULT_KEEPALIVE_MS };
   agentRoutes(app, deps);
-  messageRoutes(app, deps);
-  streamingStubRoutes(app);
+  messageRoutes(app, deps, streaming);
+  messageStreamingRoutes(app, deps, streaming);
+  runRoutes(app, deps);
   coreMemoryRoutes(app, deps);
   archivalRoutes(app, deps);
   toolRoutes(app, deps);

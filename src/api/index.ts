@@ -10,8 +10,8 @@
  *   goes from zod to JSON Schema to Ajv and to swagger, two validations and two plugins;
  * - validation failures come to one hook as zod issues, so a 422 names each field in FastAPI's
  *   `{loc, msg, type}` exactly as the SDK names them;
- * - web-standard Request/Response and `streamSSE` make the coming SSE endpoints a stream the
- *   route returns, with no framework reply lifecycle in between;
+ * - web-standard Request/Response and `streamSSE` make the SSE endpoints (./streaming) a stream
+ *   the route returns, with no framework reply lifecycle in between;
  * - small (no dependency besides zod-to-openapi), and built-ins for what the API needs:
  *   request ids, body limits.
  * Fastify's own pino logger and its speed are no reason here: the log line is ours (a request
@@ -19,4 +19,5 @@
  * @module
  */
 export { createApp, MAX_BODY_BYTES, type AppOptions } from './app.ts';
+export { DEFAULT_KEEPALIVE_MS, type StreamingOptions } from './streaming/index.ts';
 export { DEFAULT_HOST, DEFAULT_PORT, isLoopbackHost, startServer, type RunningServer, type ServeOptions } from './listen.ts';

@@ -62,7 +62,6 @@ export function lettaAgentState(agent: AgentState, tools: readonly ToolInfo[]): 
     memory: { blocks: agent.blocks, file_blocks: [], agent_type: agent.agent_type, git_enabled: false },
     sources: [],
     tool_rules: [],
-    metadata: null,
   };
 }
 

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
 import { ConfigError } from '../domain/errors.ts';
+import { TurnEventListener } from '../db/turn-event-listener.ts';
 import { createApp, type AppOptions } from './app.ts';
 
 /** Letta's port. */
@@ -49,7 +50,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         `Set MEMLOOM_API_KEY (clients then send "Authorization: Bearer <key>"), or keep the default --host ${DEFAULT_HOST}`,
     );
   }
-  const app = createApp(options);
+  const events = options.events ?? new TurnEventListener({ connectionString: options.client.config.databaseUrl, logger: options.logger });
+  const app = createApp({ ...options, events });
   const server = createAdaptorServer({ fetch: app.fetch, overrideGlobalObjects: false }) as Server;
   await new Promise<void>((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException): void => {
@@ -63,6 +65,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
   });
   const bound = (server.address() as AddressInfo).port;
+  const closeEvents = (): Promise<void> => (options.events ? Promise.resolve() : events.close());
   const shown = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
   return {
     url: `http://${shown}:${bound}`,
@@ -73,6 +76,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeIdleConnections();
-      }),
+      }).finally(closeEvents),
   };
 }

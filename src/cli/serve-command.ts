@@ -51,7 +51,7 @@ export function serveCommand(): Command {
     .description(
       "Serve the part of Letta's REST API that its official clients use (agents, messages, core memory, archival memory, tools, models, health) " +
         'over the memloom SDK, until SIGINT or SIGTERM, with openapi.json at /openapi.json. Agent turns run on the workers of the task queue ' +
-        '(`memloom worker`). Streaming, async runs and cancel answer 501 for now. With MEMLOOM_API_KEY set every request needs ' +
+        '(`memloom worker`). Turns stream as Letta’s SSE (streaming: true), run in the background (/messages/async, /v1/runs/{id}) and can be cancelled. With MEMLOOM_API_KEY set every request needs ' +
         '"Authorization: Bearer <key>"; without it the server refuses any --host but a loopback address (127.0.0.1, ::1, localhost).',
     )
     .option('--port <port>', `port to listen on (default ${DEFAULT_PORT}, Letta's; 0: any free port)`)

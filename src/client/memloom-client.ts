@@ -6,6 +6,7 @@ import {
   Client,
   type Connection,
   WithStartWorkflowOperation,
+  type Workflow,
   isGrpcServiceError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
@@ -34,6 +35,7 @@ import { getTokenCalibration } from '../db/token-calibration-store.ts';
 import {
   admitTurn,
   findTurn,
+  listOpenTurns,
   listTurnAttempts,
   requestRetry,
   turnResultOf,
@@ -108,7 +110,15 @@ import { parseInput } from '../domain/validation.ts';
 import { checkModelServed } from '../llm/model-catalog.ts';
 import { countTokensWithin, estimateMessageTokens, MESSAGE_OVERHEAD_TOKENS } from '../llm/token-count.ts';
 import { BASE_TOOL_NAMES } from '../tools/memory-tools.ts';
-import { AGENT_WORKFLOW_TYPE, agentRenamedSignal, compactUpdate, compactUpdateId, sendMessageUpdate, statusQuery } from '../../workflows/agent-definitions.ts';
+import {
+  AGENT_WORKFLOW_TYPE,
+  agentRenamedSignal,
+  cancelTurnSignal,
+  compactUpdate,
+  compactUpdateId,
+  sendMessageUpdate,
+  statusQuery,
+} from '../../workflows/agent-definitions.ts';
 import { describeDbError, redactUrl } from './errors.ts';
 import { buildLettaResponse } from './letta-response.ts';
 import { awaitReadyInterceptor, lazyTemporalConnection, temporalReadiness } from './temporal-connection.ts';
@@ -367,6 +377,12 @@ export interface TurnDetails extends Omit<TurnRecord, 'kind'> {
   /** Every model call attempt: the chain of each step (group, deployment, why, outcome). */
   modelCalls: TurnModelCall[];
   messages: LettaMessage[];
+}
+
+/** A turn {@link MemloomClient.startMessage} sent: its record, and the answer to wait for if one wants to. */
+export interface StartedTurn {
+  turn: TurnRecord;
+  answer: Promise<LettaResponse>;
 }
 
 /** How often a send is repeated when the agent's run ended under it. */
@@ -854,6 +870,65 @@ export class MemloomClient {
    * {@link BudgetExceededError}, having written nothing, when the agent has spent its `max_budget`.
    */
   async userMessage(idOrName: string, text: string, options: UserMessageOptions = {}): Promise<LettaResponse> {
+    const { agent, turn } = await this.#admitMessage(idOrName, text, options);
+    return this.#answer(agent.name, turn);
+  }
+
+  /**
+   * Sends a user message as {@link userMessage} does, but returns once the agent's workflow has
+   * accepted its turn (it is durable then), without waiting for it: `turn` is its record as
+   * stored (`queued`, or the outcome of a message id sent before), `answer` what
+   * {@link userMessage} would return. Nobody needs to wait for `answer`: the turn runs anyway.
+   */
+  async startMessage(idOrName: string, text: string, options: UserMessageOptions = {}): Promise<StartedTurn> {
+    const { agent, turn } = await this.#admitMessage(idOrName, text, options);
+    if (!isFinalTurnStatus(turn.status)) await this.#acceptTurn(agent, turn);
+    // joins the Update by its id (or sends it again when the run was closing), as userMessage does
+    const answer = this.#answer(agent.name, turn);
+    answer.catch(() => undefined);
+    return { turn, answer };
+  }
+
+  /**
+   * Stops a queued or running turn: a queued one before its first step, a running one at its next
+   * step boundary, abandoning a model call in flight (a tool already called finishes). The turn
+   * then ends `cancelled` (its sender gets a {@link TurnFailedError} of type `Cancelled`). Returns
+   * the turn's record as it was: a finished turn is left as it is.
+   */
+  async cancelTurn(messageId: string): Promise<TurnRecord> {
+    const id = parseInput(MessageIdSchema, messageId, 'turn', 'messageId');
+    const turn = await this.#db(() => findTurn(this.db, id));
+    if (!turn) throw new NotFoundError('turn', id, 'no message was sent with this id');
+    if (isFinalTurnStatus(turn.status)) return turn;
+    try {
+      await this.temporal.workflow.getHandle(agentWorkflowId(turn.agentId)).signal(cancelTurnSignal, { messageId: id });
+    } catch (error) {
+      // no run of the agent: nothing runs the turn now
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+    return turn;
+  }
+
+  /** Stops every queued or running turn of the agent (see {@link cancelTurn}); returns their records as they were. */
+  async cancelOpenTurns(idOrName: string): Promise<TurnRecord[]> {
+    const ref = agentRef(idOrName);
+    const open = await this.#db(async () => listOpenTurns(this.db, (await agents.requireAgent(this.db, ref)).id));
+    return Promise.all(open.map((t) => this.cancelTurn(t.messageId)));
+  }
+
+  /** A turn's record and the messages its current attempt has stored so far (the user message left out). */
+  async turnState(messageId: string): Promise<{ turn: TurnRecord; messages: LettaMessage[] }> {
+    const id = parseInput(MessageIdSchema, messageId, 'turn', 'messageId');
+    return this.#db(async () => {
+      const turn = await findTurn(this.db, id);
+      if (!turn) throw new NotFoundError('turn', id, 'no message was sent with this id');
+      const rows = await messages.listTurnMessages(this.db, turn.agentId, id);
+      return { turn, messages: rows.filter((r) => r.step > turn.stepBase).flatMap(toLettaMessages) };
+    });
+  }
+
+  /** Checks a user message and stores it with its queued turn (or finds the turn of a message id sent before). */
+  async #admitMessage(idOrName: string, text: string, options: UserMessageOptions): Promise<{ agent: agents.AgentRecord; turn: TurnRecord }> {
     const ref = agentRef(idOrName);
     const content = parseInput(UserTextSchema, text, 'message', 'text');
     const opts = parseInput(UserMessageOptionsSchema, options, 'message options');
@@ -882,7 +957,7 @@ export class MemloomClient {
         }),
       ),
     );
-    return this.#answer(agent.name, turn);
+    return { agent, turn };
   }
 
   /**
@@ -1050,6 +1125,40 @@ export class MemloomClient {
     });
   }
 
+  /** Starting the agent's workflow when no run of it is open (for Update-with-Start). */
+  #agentStart(agent: { id: string; name: string }): WithStartWorkflowOperation<Workflow> {
+    return new WithStartWorkflowOperation(AGENT_WORKFLOW_TYPE, {
+      workflowId: agentWorkflowId(agent.id),
+      taskQueue: this.config.taskQueue,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      args: [{ agentId: agent.id, agentName: agent.name, idleTimeoutMs: this.config.agentIdleTimeoutMs }],
+      typedSearchAttributes: [
+        { key: AgentIdKey, value: agent.id },
+        { key: AgentNameKey, value: agent.name },
+      ],
+      staticSummary: `Agent ${agent.name}`,
+      staticDetails: `memloom agent \`${agent.id}\`: one Update per user message, turns run in arrival order.`,
+    });
+  }
+
+  /**
+   * Delivers a turn's Update and returns once the workflow accepted it (it is in the history). A
+   * run that is closing rejects it without a trace, and a run that just ended or a full queue of
+   * Updates refuses it: then the resend of {@link #answer}, which follows, delivers it.
+   */
+  async #acceptTurn(agent: { id: string; name: string }, turn: TurnRecord): Promise<void> {
+    try {
+      await this.temporal.workflow.startUpdateWithStart(sendMessageUpdate, {
+        args: [{ messageId: turn.messageId, attempt: turn.attempt }],
+        updateId: turnUpdateId(turn.messageId, turn.attempt),
+        waitForStage: 'ACCEPTED',
+        startWorkflowOperation: this.#agentStart(agent),
+      });
+    } catch (error) {
+      if (!isRunGone(error) && !isTooManyInFlightUpdates(error)) throw error;
+    }
+  }
+
   /**
    * Sends an Update to the agent's workflow with Update-with-Start (starting the workflow when
    * none runs) and waits for its result. Sent again: while the run is closing (to reach the next
@@ -1066,18 +1175,7 @@ export class MemloomClient {
     const deadline = Date.now() + IN_FLIGHT_RETRY_MS.deadline;
     let runGoneRetries = 0;
     for (;;) {
-      const start = new WithStartWorkflowOperation(AGENT_WORKFLOW_TYPE, {
-        workflowId: agentWorkflowId(agent.id),
-        taskQueue: this.config.taskQueue,
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        args: [{ agentId: agent.id, agentName: agent.name, idleTimeoutMs: this.config.agentIdleTimeoutMs }],
-        typedSearchAttributes: [
-          { key: AgentIdKey, value: agent.id },
-          { key: AgentNameKey, value: agent.name },
-        ],
-        staticSummary: `Agent ${agent.name}`,
-        staticDetails: `memloom agent \`${agent.id}\`: one Update per user message, turns run in arrival order.`,
-      });
+      const start = this.#agentStart(agent);
       try {
         return await this.temporal.workflow.executeUpdateWithStart(update, { args: request.args, updateId: request.updateId, startWorkflowOperation: start });
       } catch (error) {

@@ -3,6 +3,7 @@
  * @module
  */
 import type { AgentState, Block, CreateAgent, CreateBlock } from '../domain/agent.ts';
+import type { AgentMetadata } from '../domain/agent-metadata.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { IdPrefix, isId, newId } from '../domain/ids.ts';
 import type { CompactionSettings } from '../domain/compaction.ts';
@@ -31,6 +32,8 @@ export interface AgentRecord {
   consolidated_at: Date | null;
   /** Letta's compaction_settings; null: the defaults (`src/domain/compaction.ts`). */
   compaction_settings: CompactionSettings | null;
+  /** Letta's free-form metadata; null: none. */
+  metadata: AgentMetadata | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -80,6 +83,7 @@ export function toAgentState(agent: AgentRecord, blocks: Block[]): AgentState {
     max_budget: agent.max_budget,
     budget_duration: agent.budget_duration,
     compaction_settings: agent.compaction_settings ?? null,
+    metadata: agent.metadata ?? null,
     blocks,
     memory: { blocks },
     created_at: agent.created_at.toISOString(),
@@ -103,10 +107,10 @@ export async function insertAgent(db: Db, input: NewAgent): Promise<AgentState> 
     await withTransaction(db, async (tx) => {
       await tx.query(
         `INSERT INTO agents (id, name, system, description, llm_config, embedding_config, tools, tags, max_budget, budget_duration,
-                             compaction_settings)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+                             compaction_settings, metadata)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
         [id, input.name, input.system, input.description ?? null, input.llm_config, input.embedding_config ?? null, input.tools, input.tags,
-          input.max_budget ?? null, input.budget_duration ?? null, storedCompactionSettings(input.compaction_settings)],
+          input.max_budget ?? null, input.budget_duration ?? null, storedCompactionSettings(input.compaction_settings), input.metadata ?? null],
       );
       await insertBlocks(tx, id, input.memory_blocks);
     });
@@ -212,6 +216,8 @@ export interface AgentPatch {
   budget_duration?: string | null | undefined;
   /** Replaces the settings as a whole; null: the defaults. */
   compaction_settings?: CompactionSettings | null | undefined;
+  /** Replaces the metadata as a whole; null removes it. */
+  metadata?: AgentMetadata | null | undefined;
 }
 
 /** The column value of compaction settings: null when they set nothing (every field its default). */

@@ -6,9 +6,10 @@
  */
 import { TurnKind } from '../domain/consolidation.ts';
 import { ConflictError } from '../domain/errors.ts';
-import type { StopReason, Usage } from '../domain/letta-message.ts';
+import { StopReason, type Usage } from '../domain/letta-message.ts';
 import {
   isFinalTurnStatus,
+  TURN_CANCELLED_FAILURE,
   TurnStatus,
   type BeginTurnResult,
   type FinishTurnInput,
@@ -105,6 +106,15 @@ export function turnResultOf(t: TurnRecord): TurnResult {
     stopReason: t.stopReason ?? 'end_turn',
     usage: t.usage,
   };
+}
+
+/** The agent's turns that are queued or running, oldest first. */
+export async function listOpenTurns(db: Queryable, agentId: string): Promise<TurnRecord[]> {
+  const { rows } = await db.query<TurnRow>(
+    `SELECT ${TURN_COLUMNS} FROM turns WHERE agent_id = $1 AND status IN ('queued', 'running') ORDER BY created_at`,
+    [agentId],
+  );
+  return rows.map(toRecord);
 }
 
 export async function findTurn(db: Queryable, messageId: string, opts: { forUpdate?: boolean } = {}): Promise<TurnRecord | null> {
@@ -237,6 +247,9 @@ export async function claimTurn(tx: Queryable, agentId: string, messageId: strin
   return { kind: 'run', maxSteps: turn.maxSteps, stepBase: turn.stepBase };
 }
 
+/** What a cancelled turn's record says of it. */
+const CANCELLED_MESSAGE = 'the turn was cancelled before it finished';
+
 /**
  * Records how the running attempt ended. Idempotent: a finished attempt keeps its first
  * outcome. Returns false when the attempt does not own the turn. A consolidation's messages
@@ -245,9 +258,10 @@ export async function claimTurn(tx: Queryable, agentId: string, messageId: strin
  */
 export async function finishTurn(tx: Queryable, f: FinishTurnInput): Promise<boolean> {
   const o = f.outcome;
-  const stopReason = o.status === 'completed' ? o.stopReason : null;
-  const errorType = o.status === 'failed' ? o.errorType : null;
-  const errorMessage = o.status === 'failed' ? o.errorMessage.slice(0, 2000) : null;
+  const stopReason = o.status === 'completed' ? o.stopReason : o.status === 'cancelled' ? StopReason.Cancelled : null;
+  // a cancelled turn answers a resend as a failure of its own type (claimTurn, the client)
+  const errorType = o.status === 'failed' ? o.errorType : o.status === 'cancelled' ? TURN_CANCELLED_FAILURE : null;
+  const errorMessage = o.status === 'failed' ? o.errorMessage.slice(0, 2000) : o.status === 'cancelled' ? CANCELLED_MESSAGE : null;
   const { rows } = await tx.query<{ kind: TurnKind }>(
     `UPDATE turns SET status = $3, step_count = $4, stop_reason = $5, prompt_tokens = $6, completion_tokens = $7,
        total_tokens = $8, error_type = $9, error_message = $10, finished_at = now(), updated_at = now()

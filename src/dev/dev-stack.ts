@@ -1,9 +1,9 @@
 /**
  * `memloom dev`: the embedded stack. The Temporal CLI dev server persisted to SQLite under
  * MEMLOOM_HOME, PostgreSQL from DATABASE_URL or embedded PGlite under MEMLOOM_HOME, migrations,
- * memloom's search attributes, and a worker in this process. A stack that already runs from
- * the same home is reused, not fought over; a Temporal server of another home (or of nobody) is
- * never attached to — see `temporal-ownership.ts`.
+ * memloom's search attributes, a worker and Letta's REST API (`memloom serve`) in this process.
+ * A stack that already runs from the same home is reused, not fought over; a Temporal server of
+ * another home (or of nobody) is never attached to — see `temporal-ownership.ts`.
  * @module
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { ensureDatabase, migrate } from '../db/migrate.ts';
 import { createDb, type Db } from '../db/pool.ts';
 import type { ToolDefinition } from '../tools/define-tool.ts';
 import { createMemloomWorker, type MemloomWorker } from '../../workers/agent-worker.ts';
+import { checkApiPort, DEFAULT_API_PORT, serveApi, type DevApiOptions } from './dev-api.ts';
 import { DEV_DEFAULTS } from './dev-defaults.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts';
 import { portOpen, type DevServer } from './temporal-cli.ts';
@@ -25,6 +26,7 @@ import { processAlive, terminateProcess } from './process-alive.ts';
 import { recordedDemoModelPort, startDemoModel } from './demo-model.ts';
 
 export { DEV_DEFAULTS } from './dev-defaults.ts';
+export type { DevApiOptions } from './dev-api.ts';
 
 export interface DevStackOptions {
   /** MEMLOOM_HOME: SQLite file of Temporal, PGlite's folder, the stack's state file. */
@@ -46,6 +48,12 @@ export interface DevStackOptions {
    * LiteLLM config.yaml the caller validated (`--models` / MEMLOOM_MODELS), handed to the worker.
    */
   worker: false | { tools: ToolDefinition[]; logger: Logger; modelsFile?: string | undefined };
+  /**
+   * With `worker`: serve Letta's REST API from this process too, on the stack's loopback address
+   * (`memloom dev` does, unless `--no-api`). A taken port stops the start before anything runs.
+   * @default false
+   */
+  api?: false | DevApiOptions;
   /** Progress lines for the terminal. */
   log: (line: string) => void;
 }
@@ -62,6 +70,8 @@ export interface DevStackInfo {
   home: string;
   /** The demo's scripted model, served again for `demo-assistant` when the demo ran on this home. */
   demoModelUrl: string | null;
+  /** Letta's REST API (the base URL of Letta clients); null when the stack serves none. */
+  apiUrl: string | null;
 }
 
 export interface DevStack {
@@ -82,7 +92,8 @@ export async function readRunningStack(home: string): Promise<DevStackInfo | nul
   try {
     const info = JSON.parse(readFileSync(path, 'utf8')) as DevStackInfo;
     const [host, port] = info.temporalAddress.split(':');
-    if (info.pid !== process.pid && processAlive(info.pid) && (await portOpen(host ?? '127.0.0.1', Number(port)))) return info;
+    // a stack started before memloom dev served the API has no apiUrl in its file
+    if (info.pid !== process.pid && processAlive(info.pid) && (await portOpen(host ?? '127.0.0.1', Number(port)))) return { ...info, apiUrl: info.apiUrl ?? null };
   } catch {
     // unreadable: stale
   }
@@ -157,6 +168,8 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
   const ip = DEV_DEFAULTS.ip;
   const port = o.port ?? DEV_DEFAULTS.port;
   const uiPort = o.uiPort ?? DEV_DEFAULTS.uiPort;
+  const apiPort = o.worker && o.api ? (o.api.port ?? DEFAULT_API_PORT) : null;
+  if (apiPort !== null) await checkApiPort(ip, apiPort);
   const cleanup: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
@@ -204,6 +217,7 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
       taskQueue: o.taskQueue,
       home,
       demoModelUrl: null,
+      apiUrl: null,
     };
 
     if (o.worker) {
@@ -219,6 +233,10 @@ export async function startDevStack(o: DevStackOptions): Promise<DevStack> {
         await worker.shutdown();
         await run;
       });
+      if (o.api && apiPort !== null) {
+        const config = { temporalAddress, temporalNamespace: o.namespace, taskQueue: o.taskQueue, databaseUrl, modelsFile: o.worker.modelsFile };
+        info.apiUrl = (await serveApi({ ...o.api, host: ip, port: apiPort }, config, cleanup)).url;
+      }
       writeFileSync(stateFile(home), `${JSON.stringify(info, null, 2)}\n`);
       cleanup.push(async () => rmSync(stateFile(home), { force: true }));
     }
@@ -236,6 +254,7 @@ export function describeStack(info: DevStackInfo): string[] {
     `  Temporal UI     ${info.uiUrl ?? '(not running)'}`,
     `  PostgreSQL      ${redactUrl(info.databaseUrl)}${info.embeddedPostgres ? ' (embedded PGlite)' : ''}`,
     `  task queue      ${info.taskQueue}`,
+    ...(info.apiUrl ? [`  REST API        ${info.apiUrl} (Letta's API: the baseURL of Letta clients; ${info.apiUrl}/openapi.json)`] : []),
     ...(info.demoModelUrl ? [`  demo model      ${info.demoModelUrl} (scripted, for demo-assistant)`] : []),
     `  data            ${info.home}`,
   ];

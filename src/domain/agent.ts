@@ -3,6 +3,7 @@
  * @module
  */
 import { z } from 'zod';
+import { AgentMetadataSchema, type AgentMetadata } from './agent-metadata.ts';
 import { BudgetDurationSchema, MaxBudgetSchema } from './budget.ts';
 import { CompactionSettingsSchema, type CompactionSettings } from './compaction.ts';
 import type { FieldIssue } from './errors.ts';
@@ -188,6 +189,8 @@ export const CreateAgentSchema = z
      * @default null: the defaults of `src/domain/compaction.ts` (30 %, the agent's own model)
      */
     compaction_settings: CompactionSettingsSchema.nullish(),
+    /** Letta's `metadata`: a free-form JSON object kept with the agent (at most 64 KiB as JSON). @default null */
+    metadata: AgentMetadataSchema.nullish(),
   })
   .superRefine((a, ctx) => {
     uniqueLabels(a.memory_blocks, ctx);
@@ -217,6 +220,8 @@ export const UpdateAgentSchema = z
      * out is its default again, not the old value); null resets them all to the defaults.
      */
     compaction_settings: CompactionSettingsSchema.nullable().optional(),
+    /** New metadata: it replaces the stored object as a whole; null removes it. */
+    metadata: AgentMetadataSchema.nullable().optional(),
   })
   .strict()
   .superRefine((a, ctx) => {
@@ -269,6 +274,8 @@ export interface AgentState {
   budget_duration: string | null;
   /** Letta's `compaction_settings` as set; null: the defaults (`compactionSettings()` gives those in effect). */
   compaction_settings: CompactionSettings | null;
+  /** Letta's `metadata`, as the caller set it; null: none. */
+  metadata: AgentMetadata | null;
   blocks: Block[];
   memory: { blocks: Block[] };
   created_at: string;

@@ -87,6 +87,8 @@ export const StopReason = {
   MaxSteps: 'max_steps',
   MaxTokensExceeded: 'max_tokens_exceeded',
   Error: 'error',
+  /** The turn was cancelled (`POST /v1/agents/{id}/messages/cancel`, `client.cancelTurn`). */
+  Cancelled: 'cancelled',
 } as const;
 export type StopReason = (typeof StopReason)[keyof typeof StopReason];
 

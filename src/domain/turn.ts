@@ -48,6 +48,12 @@ export function turnUpdateId(messageId: string, attempt: number): string {
   return attempt === 1 ? messageId : `${messageId}/attempt-${attempt}`;
 }
 
+/**
+ * The failure type of a turn stopped by a cancel request (`client.cancelTurn`): its record is
+ * `cancelled` with stop reason `cancelled`, and its sender's update fails with this type.
+ */
+export const TURN_CANCELLED_FAILURE = 'Cancelled';
+
 /** The failure type of an update refused because this run takes no more turns; the caller sends it again. */
 export const RUN_CLOSING_FAILURE = 'AgentRunClosing';
 
@@ -199,7 +205,9 @@ export type BeginTurnResult =
 /** How an attempt ended, as `finishTurn` records it. */
 export type TurnOutcome =
   | { status: 'completed'; stepCount: number; stopReason: StopReason; usage: Usage }
-  | { status: 'failed'; stepCount: number; usage: Usage; errorType: string; errorMessage: string };
+  | { status: 'failed'; stepCount: number; usage: Usage; errorType: string; errorMessage: string }
+  /** Stopped at a step boundary by a cancel request; recorded with stop reason `cancelled`. */
+  | { status: 'cancelled'; stepCount: number; usage: Usage };
 
 export interface FinishTurnInput {
   agentId: string;

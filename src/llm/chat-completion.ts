@@ -56,12 +56,21 @@ export interface StreamProgress {
   chunks: number;
 }
 
+/** What one chunk of the stream added: text, reasoning, and pieces of tool calls (by position). */
+export interface StreamDelta {
+  content?: string;
+  reasoning?: string;
+  toolCalls?: { index: number; id?: string; name?: string; arguments?: string }[];
+}
+
 /** Options of {@link streamChatCompletion}. */
 export interface StreamChatOptions {
   /** Aborts the request (activity cancellation). The call then fails; the caller knows why. */
   signal?: AbortSignal | undefined;
   /** Called on every chunk, e.g. to heartbeat with `progress` as details. */
   onProgress?: ((progress: StreamProgress) => void) | undefined;
+  /** Called with what each chunk added, e.g. to publish it to listeners. Must not throw. */
+  onDelta?: ((delta: StreamDelta) => void) | undefined;
   /**
    * Abort with a {@link StreamIdleTimeoutError} when no chunk arrives for this long, the wait for
    * the first chunk included. @default DEFAULT_STREAM_IDLE_TIMEOUT_MS (60 s)
@@ -119,8 +128,9 @@ export async function streamChatCompletion(client: OpenAI, params: ChatCallParam
     // an abort mid-stream ends this loop quietly (the SDK's choice): `fired` tells it apart
     for await (const chunk of stream) {
       watchdog.touch();
-      acc.add(chunk);
+      const delta = acc.add(chunk);
       options.onProgress?.({ chunks: acc.chunks });
+      if (delta) options.onDelta?.(delta);
     }
   } catch (error) {
     if (watchdog.fired) throw new StreamIdleTimeoutError(idleTimeoutMs, acc.chunks);
@@ -143,7 +153,8 @@ class CompletionAccumulator {
   cost: unknown = undefined;
   readonly #calls = new Map<number, ToolCallAccumulator>();
 
-  add(chunk: ChatCompletionChunk): void {
+  /** Takes a chunk; returns what it added to the answer, if anything. */
+  add(chunk: ChatCompletionChunk): StreamDelta | null {
     this.chunks += 1;
     if (chunk.usage) {
       this.#usage = {
@@ -155,19 +166,33 @@ class CompletionAccumulator {
       if (cost !== undefined) this.cost = cost;
     }
     const choice = chunk.choices[0];
-    if (!choice) return;
+    if (!choice) return null;
     const delta = choice.delta as typeof choice.delta & { reasoning_content?: string | null; reasoning?: string | null };
-    if (delta.content) this.#content += delta.content;
+    const added: StreamDelta = {};
+    if (delta.content) {
+      this.#content += delta.content;
+      added.content = delta.content;
+    }
     const thought = delta.reasoning_content ?? delta.reasoning;
-    if (thought) this.#reasoning += thought;
+    if (thought) {
+      this.#reasoning += thought;
+      added.reasoning = thought;
+    }
     for (const tc of delta.tool_calls ?? []) {
       const call = this.#calls.get(tc.index) ?? { id: '', name: '', arguments: '' };
       if (tc.id) call.id = tc.id;
       if (tc.function?.name) call.name += tc.function.name;
       if (tc.function?.arguments) call.arguments += tc.function.arguments;
       this.#calls.set(tc.index, call);
+      (added.toolCalls ??= []).push({
+        index: tc.index,
+        ...(tc.id ? { id: tc.id } : {}),
+        ...(tc.function?.name ? { name: tc.function.name } : {}),
+        ...(tc.function?.arguments ? { arguments: tc.function.arguments } : {}),
+      });
     }
     if (choice.finish_reason) this.#finishReason = choice.finish_reason;
+    return added.content !== undefined || added.reasoning !== undefined || added.toolCalls !== undefined ? added : null;
   }
 
   /** The completion; a stream that ended without a `finish_reason` was cut. */

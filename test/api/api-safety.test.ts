@@ -1,11 +1,11 @@
 /**
  * What keeps `memloom serve` safe to expose and to retry against: bearer auth, Letta's error
- * shapes (401, 404, 413, 422, 501) with `x-should-retry`, a resent `otid` or `Idempotency-Key`
+ * shapes (401, 404, 413, 422) with `x-should-retry`, a resent `otid` or `Idempotency-Key`
  * answered by the first turn, request logs with ids and without keys or bodies, and openapi.json.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { APIError, AuthenticationError, NotFoundError, UnprocessableEntityError } from '@letta-ai/letta-client';
+import { AuthenticationError, NotFoundError, UnprocessableEntityError } from '@letta-ai/letta-client';
 import { startTestStack } from '../helpers/stack.ts';
 import { startApiServer } from './api-stack.ts';
 
@@ -107,12 +107,14 @@ describe('errors in Letta’s shapes', () => {
     assert.equal(line?.error_type, 'AuthFailed');
   });
 
-  test('streaming answers 501 for now, saying so', async () => {
-    const error = await rejectsWith(letta.agents.messages.create(agent.id, { input: 'stream please', streaming: true }), APIError);
-    assert.equal(error.status, 501);
-    assert.match(JSON.stringify(error.error), /not available yet/);
-    const run = await fetch(`${open.server.url}/v1/runs/run-123`);
-    assert.equal(run.status, 501);
+  test('a run id that is not one is a 422, an unknown run a 404, listing runs a 501', async () => {
+    const bad = await fetch(`${open.server.url}/v1/runs/run-123`);
+    assert.equal(bad.status, 422);
+    assert.match(JSON.stringify(await bad.json()), /run-<uuid>/);
+    const unknown = await fetch(`${open.server.url}/v1/runs/run-00000000-0000-4000-8000-000000000000`);
+    assert.equal(unknown.status, 404);
+    const list = await fetch(`${open.server.url}/v1/runs/`);
+    assert.equal(list.status, 501);
   });
 });
 

@@ -5,7 +5,7 @@
 import { after } from 'node:test';
 import Letta from '@letta-ai/letta-client';
 import { pino } from 'pino';
-import { startServer, type RunningServer } from '../../src/api/index.ts';
+import { startServer, type RunningServer, type StreamingOptions } from '../../src/api/index.ts';
 import type { TestStack } from '../helpers/stack.ts';
 
 export interface ApiServer {
@@ -18,7 +18,7 @@ export interface ApiServer {
   letta(options?: { apiKey?: string | null; timeout?: number; maxRetries?: number }): Letta;
 }
 
-export async function startApiServer(stack: TestStack, options: { apiKey?: string; maxBodyBytes?: number } = {}): Promise<ApiServer> {
+export async function startApiServer(stack: TestStack, options: { apiKey?: string; maxBodyBytes?: number; streaming?: StreamingOptions } = {}): Promise<ApiServer> {
   const lines: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
   const server = await startServer({ client: stack.client, logger, port: 0, ...options });

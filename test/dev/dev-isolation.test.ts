@@ -23,7 +23,7 @@ import { ADMIN_DATABASE_URL } from '../helpers/stack.ts';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = join(root, 'bin/memloom.js');
 const baseEnv = { ...process.env, MEMLOOM_LOG_LEVEL: 'warn' } as Record<string, string | undefined>;
-for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'LLM_BASE_URL', 'OPENAI_BASE_URL', 'MEMLOOM_TASK_QUEUE']) delete baseEnv[key];
+for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'LLM_BASE_URL', 'OPENAI_BASE_URL', 'MEMLOOM_TASK_QUEUE', 'MEMLOOM_API_KEY']) delete baseEnv[key];
 
 const homes: string[] = [];
 const model = await startScriptedModelServer({ models: ['alpha', 'beta', 'after-kill'], responder: (request) => ({ kind: 'reply', content: `answered by ${request.model}` }) });
@@ -34,7 +34,7 @@ after(async () => {
 
 interface Stack {
   home: string;
-  ports: { port: number; uiPort: number; pgPort: number };
+  ports: { port: number; uiPort: number; pgPort: number; apiPort: number };
   /** The stack's own database on the test PostgreSQL; embedded PGlite when not set. */
   databaseUrl?: string;
 }
@@ -43,14 +43,14 @@ interface Stack {
 async function newStack(options: { postgres?: boolean } = {}): Promise<Stack> {
   const home = mkdtempSync(join(tmpdir(), 'memloom-iso-'));
   homes.push(home);
-  const ports = { port: await freePort(), uiPort: await freePort(), pgPort: await freePort() };
+  const ports = { port: await freePort(), uiPort: await freePort(), pgPort: await freePort(), apiPort: await freePort() };
   if (!options.postgres) return { home, ports };
   const database = await createScratchDatabase(ADMIN_DATABASE_URL, 'memloom_dev_iso');
   after(() => database.drop());
   return { home, ports, databaseUrl: database.url };
 }
 
-const portArgs = (p: Stack['ports']): string[] => ['--port', String(p.port), '--ui-port', String(p.uiPort), '--pg-port', String(p.pgPort)];
+const portArgs = (p: Stack['ports']): string[] => ['--port', String(p.port), '--ui-port', String(p.uiPort), '--pg-port', String(p.pgPort), '--api-port', String(p.apiPort)];
 
 type Started = { child: ChildProcess; info: DevStackInfo; stderr: () => string };
 

@@ -1,11 +1,13 @@
 /**
  * The embedded stack as a user runs it: `memloom dev` and `npm run demo` as real processes, in a
- * temporary MEMLOOM_HOME, with embedded PGlite and the Temporal CLI dev server.
+ * temporary MEMLOOM_HOME, with embedded PGlite and the Temporal CLI dev server; `memloom dev`
+ * serves Letta's REST API too.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,16 +15,18 @@ import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { createClient } from '../../src/client/memloom-client.ts';
 import { startScriptedModelServer } from '../../src/dev/scripted-model-server.ts';
-import { freePort } from '../../src/dev/temporal-cli.ts';
-import type { DevStackInfo } from '../../src/dev/dev-stack.ts';
+import { freePort, portOpen } from '../../src/dev/temporal-cli.ts';
+import { describeStack, type DevStackInfo } from '../../src/dev/dev-stack.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cli = join(root, 'bin/memloom.js');
 const home = mkdtempSync(join(tmpdir(), 'memloom-home-'));
-const ports = { port: await freePort(), uiPort: await freePort(), pgPort: await freePort() };
+const ports = { port: await freePort(), uiPort: await freePort(), pgPort: await freePort(), apiPort: await freePort() };
 const portArgs = ['--port', String(ports.port), '--ui-port', String(ports.uiPort), '--pg-port', String(ports.pgPort)];
+/** `memloom dev`'s: the REST API on a free port too (8283 may be taken here). */
+const devArgs = [...portArgs, '--api-port', String(ports.apiPort)];
 const env = { ...process.env, MEMLOOM_HOME: home, MEMLOOM_LOG_LEVEL: 'warn' } as Record<string, string | undefined>;
-for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'LLM_BASE_URL', 'OPENAI_BASE_URL', 'MEMLOOM_TASK_QUEUE']) delete env[key];
+for (const key of ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'LLM_BASE_URL', 'OPENAI_BASE_URL', 'MEMLOOM_TASK_QUEUE', 'MEMLOOM_API_KEY']) delete env[key];
 
 const model = await startScriptedModelServer();
 after(async () => {
@@ -32,7 +36,7 @@ after(async () => {
 
 /** Starts `memloom dev --json` and resolves with the stack it prints once ready. */
 async function startDev(devEnv = env): Promise<{ child: ChildProcess; info: DevStackInfo & { reused: boolean } }> {
-  const child = spawn(process.execPath, [cli, 'dev', '--json', ...portArgs], { env: devEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'dev', '--json', ...devArgs], { env: devEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -61,7 +65,7 @@ async function clientFor(info: DevStackInfo) {
 }
 
 describe('memloom dev', () => {
-  test('from nothing: answers a message; a second memloom dev reuses it; stop and start keep agents, memory and workflows', async () => {
+  test('from nothing: answers a message, also over its REST API; a second memloom dev reuses it; stop and start keep agents, memory and workflows', async () => {
     const first = await startDev();
     try {
       assert.equal(first.info.reused, false);
@@ -85,19 +89,35 @@ describe('memloom dev', () => {
         const reply = r.messages.at(-1);
         assert.ok(reply?.message_type === 'assistant_message');
         assert.equal(reply.text, 'Hello from the embedded stack.');
+
+        // Letta's REST API, served by the same process: it sees the agent and runs its turns
+        const api = first.info.apiUrl;
+        assert.equal(api, `http://127.0.0.1:${ports.apiPort}`);
+        const health = await fetch(`${api}/v1/health/`);
+        assert.equal(health.status, 200);
+        assert.equal(((await health.json()) as { status: string }).status, 'ok');
+        const listed = (await (await fetch(`${api}/v1/agents/?name=dev-agent`)).json()) as { id: string }[];
+        assert.deepEqual(listed.map((a) => a.id), [agent.id]);
+        model.enqueue({ kind: 'reply', content: 'Hello over HTTP.' });
+        const sent = await fetch(`${api}/v1/agents/${agent.id}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: 'hello again' }) });
+        assert.equal(sent.status, 200);
+        const answer = (await sent.json()) as { messages: { message_type: string; content?: string }[] };
+        assert.equal(answer.messages.at(-1)?.content, 'Hello over HTTP.');
       } finally {
         await client.close();
       }
 
       // a second memloom dev beside the running one reports it and exits 0
-      const { stdout } = await promisify(execFile)(process.execPath, [cli, 'dev', '--json', ...portArgs], { env });
+      const { stdout } = await promisify(execFile)(process.execPath, [cli, 'dev', '--json', ...devArgs], { env });
       const second = JSON.parse(stdout) as DevStackInfo & { reused: boolean };
       assert.equal(second.reused, true);
       assert.equal(second.pid, first.info.pid);
       assert.equal(second.databaseUrl, first.info.databaseUrl);
+      assert.equal(second.apiUrl, first.info.apiUrl);
     } finally {
       assert.equal(await stopDev(first.child), 0);
     }
+    assert.equal(await portOpen('127.0.0.1', ports.apiPort), false, 'the REST API stops with the stack');
     assert.ok(!existsSync(join(home, 'dev-stack.json')), 'the state file is removed on stop');
     assert.ok(!existsSync(join(home, 'pgdata.lock')), 'the data folder is unlocked on stop');
 
@@ -108,20 +128,67 @@ describe('memloom dev', () => {
       try {
         const agent = await client.getAgent('dev-agent');
         assert.equal(agent.blocks[0]?.value, 'Runs memloom dev.');
-        assert.deepEqual((await client.listMessages('dev-agent')).map((m) => m.message_type), ['user_message', 'tool_call_message', 'tool_return_message', 'assistant_message']);
+        assert.deepEqual(
+          (await client.listMessages('dev-agent')).map((m) => m.message_type),
+          ['user_message', 'tool_call_message', 'tool_return_message', 'assistant_message', 'user_message', 'assistant_message'],
+        );
         // the agent's workflow survived too: a new turn continues its history
         model.enqueue({ kind: 'reply', content: 'Still here.' });
         const r = await client.userMessage('dev-agent', 'are you still there?');
         const reply = r.messages.at(-1);
         assert.ok(reply?.message_type === 'assistant_message');
         assert.equal(reply.text, 'Still here.');
-        assert.equal((await client.getStatus('dev-agent'))?.turnsCompleted, 2);
+        assert.equal((await client.getStatus('dev-agent'))?.turnsCompleted, 3);
       } finally {
         await client.close();
       }
     } finally {
       assert.equal(await stopDev(again.child), 0);
     }
+  });
+});
+
+describe('the REST API of memloom dev', () => {
+  test('a taken --api-port stops memloom dev before anything starts, naming the flags that avoid it; --no-api with --api-port is refused', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    after(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+    const taken = (blocker.address() as { port: number }).port;
+    const bare = mkdtempSync(join(tmpdir(), 'memloom-api-port-'));
+    after(() => rmSync(bare, { recursive: true, force: true }));
+    const run = (args: string[]) => promisify(execFile)(process.execPath, [cli, 'dev', ...args], { env: { ...env, MEMLOOM_HOME: bare } });
+
+    const failed = await run([...portArgs, '--api-port', String(taken)]).then(
+      () => assert.fail('memloom dev started on a taken API port'),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, new RegExp(`port ${taken} for the REST API is taken: pick another with --api-port, or run without the API with --no-api`));
+    assert.ok(!existsSync(join(bare, 'temporal.db')) && !existsSync(join(bare, 'pgdata')), 'nothing started');
+
+    const both = await run(['--no-api', '--api-port', String(taken)]).then(
+      () => assert.fail('memloom dev took --no-api with --api-port'),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(both.code, 1);
+    assert.match(both.stderr, /--api-port: has no use with --no-api/);
+  });
+
+  test('the stack description names the API URL with the other URLs', () => {
+    const info: DevStackInfo = {
+      pid: 1,
+      temporalAddress: '127.0.0.1:7233',
+      namespace: 'default',
+      uiUrl: 'http://127.0.0.1:8233',
+      databaseUrl: 'postgresql://postgres@127.0.0.1:55432/postgres',
+      embeddedPostgres: true,
+      taskQueue: 'memloom',
+      home: '/tmp/h',
+      demoModelUrl: null,
+      apiUrl: 'http://127.0.0.1:8283',
+    };
+    assert.ok(describeStack(info).includes("  REST API        http://127.0.0.1:8283 (Letta's API: the baseURL of Letta clients; http://127.0.0.1:8283/openapi.json)"));
+    assert.ok(!describeStack({ ...info, apiUrl: null }).some((l) => l.includes('REST API')));
   });
 });
 

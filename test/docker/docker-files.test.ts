@@ -47,7 +47,7 @@ test("the Dockerfile's build steps are the README's", () => {
 });
 
 test('docker-compose.yml wires the services of the production shape', () => {
-  for (const service of ['postgres', 'temporal', 'temporal-ui', 'litellm', 'migrate', 'worker']) {
+  for (const service of ['postgres', 'temporal', 'temporal-ui', 'litellm', 'migrate', 'worker', 'memloom-api']) {
     assert.match(compose, new RegExp(`^  ${service}:$`, 'm'), `service ${service} is missing`);
   }
   assert.match(compose, /image: pgvector\/pgvector:/);
@@ -64,12 +64,16 @@ interface Service {
   command?: string[];
   environment?: Record<string, string>;
   volumes?: string[];
+  ports?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
 }
 
+const services = (): Record<string, Service> => (parse(compose, { merge: true }) as { services: Record<string, Service> }).services;
+
 test('one config.yaml is mounted into the proxy and the workers, and both can read it', () => {
-  const { services } = parse(compose, { merge: true }) as { services: Record<string, Service> };
-  const proxy = services['litellm']!;
-  const worker = services['worker']!;
+  const proxy = services()['litellm']!;
+  const worker = services()['worker']!;
   const mount = './docker/config.yaml:/app/config.yaml:ro';
   assert.ok(proxy.volumes?.includes(mount), 'the proxy mounts docker/config.yaml');
   assert.ok(worker.volumes?.includes(mount), 'the workers mount docker/config.yaml');
@@ -98,4 +102,33 @@ test('the README explains the two ways to run and the proxy as a plain gateway',
   const proxy = readme.slice(readme.indexOf('## Use your LiteLLM proxy'), readme.indexOf('## Run with Docker'));
   assert.match(proxy, /plain gateway: `num_retries: 0` and no\s+`fallbacks`/);
   assert.match(proxy, /6 × 3 = 18 upstream calls/);
+});
+
+test("memloom-api serves Letta's REST API beyond loopback, with a required key, on the workers' stack", () => {
+  const all = services();
+  const api = all['memloom-api']!;
+  const worker = all['worker']!;
+  assert.deepEqual(api.command?.slice(0, 3), ['serve', '--host', '0.0.0.0']);
+  assert.equal(api.environment?.['MEMLOOM_API_KEY'], '${MEMLOOM_API_KEY:?set MEMLOOM_API_KEY}', 'no key, no start: it listens beyond loopback');
+  assert.ok(api.ports?.includes('8283:8283'), "Letta's port is published");
+  // the turns it starts must reach the workers, over the same database and the same models file
+  for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'MEMLOOM_TASK_QUEUE', 'DATABASE_URL', 'MEMLOOM_MODELS', 'LLM_BASE_URL', 'OPENAI_API_KEY']) {
+    assert.equal(api.environment?.[name], worker.environment?.[name], `memloom-api and the workers agree on ${name}`);
+  }
+  assert.ok(api.volumes?.includes('./docker/config.yaml:/app/config.yaml:ro'));
+  assert.deepEqual(api.depends_on?.['migrate'], { condition: 'service_completed_successfully' }, 'it starts on migrated tables, as the workers do');
+  const health = api.healthcheck?.test.join(' ') ?? '';
+  assert.match(health, /http:\/\/127\.0\.0\.1:8283\/v1\/health\//);
+  assert.match(health, /Bearer ' \+ process\.env\.MEMLOOM_API_KEY/, 'the health check sends the key every request needs');
+});
+
+test("CI's parse of docker-compose.yml sets every variable the file requires", () => {
+  const required = [...new Set([...compose.matchAll(/\$\{(\w+):\?/g)].map((m) => m[1]!))];
+  assert.deepEqual(required.sort(), ['LITELLM_MASTER_KEY', 'MEMLOOM_API_KEY']);
+  const parseLine = read('.ci/run').split('\n').find((l) => l.includes('docker-compose -f docker-compose.yml config'));
+  assert.ok(parseLine, '.ci/run parses the compose file');
+  for (const name of required) assert.match(parseLine, new RegExp(`\\b${name}=`), `.ci/run sets ${name} for the parse`);
+  const docker = readme.slice(readme.indexOf('## Run with Docker'), readme.indexOf('\n## ', readme.indexOf('## Run with Docker') + 1));
+  for (const name of required) assert.ok(docker.includes(`${name}=`), `the README's Docker section sets ${name}`);
+  assert.ok(docker.includes('http://localhost:8283'), "the README's Docker section gives the API's URL");
 });

@@ -1,7 +1,6 @@
 /**
- * `/v1/agents/{agent_id}/messages`: send a message and wait for the turn's `LettaResponse`, and
- * page through recall memory. The non-streaming half of Letta's message API; streaming, async
- * runs and cancel answer 501 for now (./streaming-stubs.ts) and will live beside this module.
+ * `/v1/agents/{agent_id}/messages`: send a message and wait for the turn's `LettaResponse` (or,
+ * with `streaming: true`, its SSE: ./message-streaming.ts), and page through recall memory.
  *
  * A client's `otid` (or `Idempotency-Key` header) becomes the message id (src/api/stable-ids.ts):
  * a resend — Letta's client resends on a timeout or a 5xx — is answered from the turn the first
@@ -17,7 +16,8 @@ import { AgentPathSchema, errorResponses, jsonBody, jsonResponse } from '../sche
 import { IdempotencyHeaderSchema, ListMessagesQuerySchema, SendMessageBodySchema } from '../schemas/message-schemas.ts';
 import { LettaMessageSchema, LettaResponseSchema } from '../schemas/shapes.ts';
 import { messageIdForKey } from '../stable-ids.ts';
-import { streamingNotYet } from './streaming-stubs.ts';
+import type { StreamDeps } from '../streaming/turn-stream.ts';
+import { answerWithStream, sseResponse } from './message-streaming.ts';
 
 /** Letta's default page of messages. */
 const DEFAULT_MESSAGE_LIMIT = 100;
@@ -33,13 +33,12 @@ const sendMessage = createRoute({
     'One user message (`messages` with one `role: "user"` message, or `input`) runs one durable turn of the agent; the answer is a `LettaResponse`. ' +
     'Give the message an `otid` (or the request an `Idempotency-Key`) and a resend returns the same turn. ' +
     'Accepted without effect: `use_assistant_message`, `assistant_message_tool_name`, `assistant_message_tool_kwarg`, `enable_thinking`, ' +
-    '`include_pings`, `include_compaction_messages`. `streaming: true` is not available yet (501).',
+    '`include_compaction_messages`. With `streaming: true` the answer is Letta’s SSE (see `POST /v1/agents/{agent_id}/messages/stream`).',
   request: { params: AgentPathSchema, headers: IdempotencyHeaderSchema, body: jsonBody(SendMessageBodySchema) },
   responses: {
-    200: jsonResponse(LettaResponseSchema, 'What the turn added, why it stopped, and its usage'),
+    200: { ...jsonResponse(LettaResponseSchema, 'What the turn added, why it stopped, and its usage; with `streaming: true`, the SSE'), content: { ...jsonResponse(LettaResponseSchema, '').content, ...sseResponse.content } },
     402: jsonResponse(z.object({ detail: z.string() }), 'The agent has spent its max_budget: nothing was sent'),
     409: jsonResponse(z.object({ detail: z.string() }), 'The otid is already used by another message'),
-    501: jsonResponse(z.object({ detail: z.string() }), '`streaming: true`: not available yet'),
     502: jsonResponse(z.object({ detail: z.string(), error_type: z.string(), message_id: z.string() }), 'The turn failed at the model endpoint'),
     ...errorResponses,
   },
@@ -55,11 +54,11 @@ const listMessages = createRoute({
   responses: { 200: jsonResponse(z.array(LettaMessageSchema), 'A page of messages'), ...errorResponses },
 });
 
-export function messageRoutes(app: ServerApp, { client }: RouteDeps): void {
+export function messageRoutes(app: ServerApp, { client }: RouteDeps, streaming: StreamDeps): void {
   app.openapi(sendMessage, async (c) => {
     const { agent_id } = c.req.valid('param');
     const request = c.req.valid('json');
-    if (request.streaming) throw streamingNotYet('streaming: true');
+    if (request.streaming) return (await answerWithStream(c, streaming, agent_id, request, c.req.valid('header')['idempotency-key'])) as never;
     const key = request.otid ?? c.req.valid('header')['idempotency-key'];
     const messageId = key === undefined ? undefined : messageIdForKey(agent_id, key);
     c.set('replaySafe', messageId !== undefined);

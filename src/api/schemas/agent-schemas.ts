@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { CreateAgentSchema, UpdateAgentSchema } from '../../domain/agent.ts';
+import { AgentMetadataSchema, MAX_METADATA_BYTES } from '../../domain/agent-metadata.ts';
 import { EmbeddingConfigSchema, LlmConfigSchema } from '../../domain/llm-config.ts';
 import { pageQuery, prefixedId, QueryBool, queryList } from './common.ts';
 
@@ -75,7 +76,9 @@ const commonFields = {
   embedding_config: EmbeddingConfigSchema.nullish(),
   tool_ids: ToolIdsSchema.nullish(),
   tags: create.tags.unwrap().nullish(),
-  metadata: z.record(z.string(), z.unknown()).nullish().meta({ description: 'Accepted; memloom does not store it yet' }),
+  metadata: AgentMetadataSchema.nullish().meta({
+    description: `A free-form JSON object kept with the agent (at most ${MAX_METADATA_BYTES} bytes as JSON); an update replaces it as a whole, null leaves it`,
+  }),
   max_budget: create.max_budget,
   budget_duration: create.budget_duration,
   compaction_settings: create.compaction_settings,

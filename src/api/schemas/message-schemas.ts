@@ -64,35 +64,39 @@ function refused(given: (v: unknown) => boolean, why: string) {
 
 const nonEmptyList = (v: unknown): boolean => Array.isArray(v) && v.length > 0;
 
-export const SendMessageBodySchema = z
-  .looseObject({
-    messages: z
-      .array(MessageCreateSchema)
-      .superRefine((list, ctx) => {
-        if (list.length !== 1) ctx.addIssue({ code: 'custom', message: `has ${list.length} messages: memloom takes one user message per request (send them one after another)` });
-      })
-      .nullish(),
-    input: ContentSchema.nullish().meta({ description: 'One user message: the same as `messages: [{role: "user", content: input}]`' }),
-    max_steps: MaxStepsSchema.optional().meta({ description: 'At most this many model calls in the turn' }),
-    streaming: z.boolean().optional().meta({ description: 'Server-sent events: not available yet (501)' }),
-    stream_tokens: z.boolean().optional(),
-    include_pings: z.boolean().optional(),
-    background: z.boolean().optional(),
-    include_return_message_types: z.array(MessageTypeSchema).nullish().meta({ description: 'Only these types in `messages`' }),
-    use_assistant_message: z.boolean().optional(),
-    assistant_message_tool_name: z.string().optional(),
-    assistant_message_tool_kwarg: z.string().optional(),
-    enable_thinking: z.string().optional(),
-    include_compaction_messages: z.boolean().optional(),
-    override_model: refused((v) => v != null, 'change the agent’s model with PATCH /v1/agents/{agent_id}'),
-    override_system: refused((v) => v != null, 'change the agent’s system prompt with PATCH /v1/agents/{agent_id}'),
-    client_tools: refused(nonEmptyList, 'tools run on memloom workers (`memloom worker --tools`)'),
-    client_skills: refused(nonEmptyList, 'memloom has no client skills'),
-    return_logprobs: refused((v) => v === true, 'memloom does not return logprobs'),
-    return_token_ids: refused((v) => v === true, 'memloom does not return token ids'),
-  })
-  .transform((body, ctx) => {
-    if (!body.streaming) {
+const sendMessageFields = z.looseObject({
+  messages: z
+    .array(MessageCreateSchema)
+    .superRefine((list, ctx) => {
+      if (list.length !== 1) ctx.addIssue({ code: 'custom', message: `has ${list.length} messages: memloom takes one user message per request (send them one after another)` });
+    })
+    .nullish(),
+  input: ContentSchema.nullish().meta({ description: 'One user message: the same as `messages: [{role: "user", content: input}]`' }),
+  max_steps: MaxStepsSchema.optional().meta({ description: 'At most this many model calls in the turn' }),
+  streaming: z.boolean().optional().meta({ description: 'Answer with server-sent events (Letta’s SSE) as the turn runs' }),
+  stream_tokens: z.boolean().optional().meta({ description: 'With streaming: the text as the model writes it, not each step’s messages once stored' }),
+  include_pings: z.boolean().optional().meta({ description: 'With streaming: a first ping carrying the run id, then keepalive pings. @default true' }),
+  background: z.boolean().optional().meta({ description: 'Accepted: every memloom turn runs durably whether or not its stream stays open' }),
+  include_return_message_types: z.array(MessageTypeSchema).nullish().meta({ description: 'Only these types in `messages`' }),
+  use_assistant_message: z.boolean().optional(),
+  assistant_message_tool_name: z.string().optional(),
+  assistant_message_tool_kwarg: z.string().optional(),
+  enable_thinking: z.string().optional(),
+  include_compaction_messages: z.boolean().optional(),
+  override_model: refused((v) => v != null, 'change the agent’s model with PATCH /v1/agents/{agent_id}'),
+  override_system: refused((v) => v != null, 'change the agent’s system prompt with PATCH /v1/agents/{agent_id}'),
+  client_tools: refused(nonEmptyList, 'tools run on memloom workers (`memloom worker --tools`)'),
+  client_skills: refused(nonEmptyList, 'memloom has no client skills'),
+  return_logprobs: refused((v) => v === true, 'memloom does not return logprobs'),
+  return_token_ids: refused((v) => v === true, 'memloom does not return token ids'),
+  callback_url: refused((v) => v != null, 'memloom calls no URL back: poll GET /v1/runs/{run_id}'),
+});
+
+/** The checked request; `alwaysStreams` for `/messages/stream`, which answers with SSE whatever `streaming` says. */
+function sendMessageRequest(alwaysStreams: boolean) {
+  return (body: z.output<typeof sendMessageFields>, ctx: z.RefinementCtx) => {
+    const streaming = alwaysStreams || body.streaming === true;
+    if (!streaming) {
       for (const field of ['stream_tokens', 'background'] as const) {
         if (body[field] === true) ctx.addIssue({ code: 'custom', path: [field], message: 'needs streaming: true' });
       }
@@ -109,12 +113,19 @@ export const SendMessageBodySchema = z
       /** Where the text came from, to name it in an error. */
       textLoc: body.messages ? ['body', 'messages', 0, 'content'] : ['body', 'input'],
       maxSteps: body.max_steps,
-      streaming: body.streaming === true,
+      streaming,
+      streamTokens: body.stream_tokens === true,
+      includePings: body.include_pings !== false,
       types: body.include_return_message_types ?? undefined,
     };
-  })
-  .meta({ id: 'LettaRequest' });
+  };
+}
+
+export const SendMessageBodySchema = sendMessageFields.transform(sendMessageRequest(false)).meta({ id: 'LettaRequest' });
 export type SendMessageRequest = z.output<typeof SendMessageBodySchema>;
+
+/** `/messages/stream`: the same body, always answered with SSE. */
+export const StreamMessageBodySchema = sendMessageFields.transform(sendMessageRequest(true)).meta({ id: 'LettaStreamingRequest' });
 
 export const IdempotencyHeaderSchema = z.object({
   'idempotency-key': IdempotencyKeySchema.optional().meta({

@@ -59,7 +59,7 @@ export const AgentStateSchema = z
     memory: z.object({ blocks: z.array(BlockSchema), file_blocks: z.array(z.unknown()).meta({ description: 'Always empty: memloom has no files' }), agent_type: z.literal('letta_v1_agent'), git_enabled: z.boolean() }),
     sources: z.array(z.unknown()).meta({ description: 'Always empty: memloom has no folders' }),
     tool_rules: z.array(z.unknown()).meta({ description: 'Always empty: memloom agents call tools freely, up to max_steps' }),
-    metadata: z.null().meta({ description: 'memloom does not store agent metadata yet' }),
+    metadata: z.record(z.string(), z.unknown()).nullable().meta({ description: 'The free-form JSON object set on the agent; null: none' }),
     max_budget: z.number().nullable().meta({ description: 'memloom: US dollars of model calls per budget_duration (or in all)' }),
     budget_duration: z.string().nullable(),
     compaction_settings: CompactionSettingsSchema.nullable(),
@@ -132,7 +132,7 @@ export const MessageTypeSchema = z.enum([
 export const LettaResponseSchema = z
   .object({
     messages: z.array(LettaMessageSchema).meta({ description: 'What the turn added, in order; the user message is not echoed' }),
-    stop_reason: z.object({ message_type: z.literal('stop_reason'), stop_reason: z.enum(['end_turn', 'max_steps', 'max_tokens_exceeded', 'error']) }),
+    stop_reason: z.object({ message_type: z.literal('stop_reason'), stop_reason: z.enum(['end_turn', 'max_steps', 'max_tokens_exceeded', 'error', 'cancelled']) }),
     usage: z.object({
       message_type: z.literal('usage_statistics'),
       prompt_tokens: z.number().int(),
