@@ -18,6 +18,7 @@ export {
   type CompactAgentOptions,
   type ConsolidateMemoryOptions,
   type DefaultEmbeddingConfigInput,
+  type StartedTurn,
   type UserMessageOptions,
 } from './client/memloom-client.ts';
 export type { CompactionResult, CompactionSettings, CompactionTrigger } from './domain/compaction.ts';

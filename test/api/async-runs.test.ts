@@ -107,6 +107,18 @@ describe('messages.cancel', () => {
     assert.equal(chunks.find((c) => c.message_type === 'stop_reason')?.stop_reason, 'cancelled');
   });
 
+  test('a turn cancelled while its sender waits answers with stop_reason cancelled', async () => {
+    const agentId = await newAgent('cancel-waiting');
+    model.enqueue({ kind: 'reply', content: 'Never sent.', delayMs: 30_000 });
+    const before = model.chatRequests().length;
+    const waiting = letta.agents.messages.create(agentId, { input: 'Wait for me.' });
+    await model.waitForChatRequests(before + 1, 15_000);
+    assert.deepEqual(Object.values(await letta.agents.messages.cancel(agentId)), ['cancelled']);
+    const response = await waiting;
+    assert.equal(response.stop_reason.stop_reason, 'cancelled');
+    assert.ok(!response.messages.some((m) => m.message_type === 'assistant_message'));
+  });
+
   test('a finished run answers its status; another agent’s run is not_found', async () => {
     const agentId = await newAgent('cancel-done');
     const other = await newAgent('cancel-other');

@@ -189,6 +189,23 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'cancelled-turn',
+    runs: 1,
+    async play({ client, model, agentId, messageId }) {
+      // a turn cancelled while its model call is in flight, then the next turn answers
+      model.enqueue({ kind: 'reply', content: 'Too late.', delayMs: 30_000 }, { kind: 'reply', content: 'Back again.' });
+      const slow = client.userMessage(agentId, 'Take your time.', { messageId: messageId(1) }).then(
+        () => assert.fail('a cancelled turn must not answer'),
+        (e: unknown) => e,
+      );
+      await model.waitForChatRequests(1, 30_000);
+      await client.cancelTurn(messageId(1));
+      const failure = await slow;
+      assert.ok(failure instanceof TurnFailedError && failure.type === 'Cancelled', `expected Cancelled, got ${String(failure)}`);
+      assert.equal(lastText(await client.userMessage(agentId, 'Still there?', { messageId: messageId(2) })), '"Back again."');
+    },
+  },
+  {
     name: 'archival-import',
     runs: 1,
     workflowId: (agentId) => archivalImportWorkflowId(archivalImportId(agentId, createHash('sha256').update(ARCHIVAL_TEXT).digest('hex'), 32, 4)),

@@ -10,6 +10,9 @@
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import type { RouteDeps, ServerApp } from '../env.ts';
+import { TurnFailedError } from '../../domain/errors.ts';
+import { StopReason, type LettaResponse } from '../../domain/letta-message.ts';
+import { TURN_CANCELLED_FAILURE } from '../../domain/turn.ts';
 import { withFieldNames } from '../http-errors.ts';
 import { lettaMessages, lettaResponse } from '../letta-shapes.ts';
 import { AgentPathSchema, errorResponses, jsonBody, jsonResponse } from '../schemas/common.ts';
@@ -54,6 +57,20 @@ const listMessages = createRoute({
   responses: { 200: jsonResponse(z.array(LettaMessageSchema), 'A page of messages'), ...errorResponses },
 });
 
+/**
+ * A turn cancelled while its sender waited (`/messages/cancel`) is an answer, as in Letta: what
+ * it stored before it stopped, with stop reason `cancelled`. Any other failure is rethrown.
+ */
+async function cancelledAnswer(client: RouteDeps['client'], error: unknown): Promise<LettaResponse> {
+  if (!(error instanceof TurnFailedError) || error.type !== TURN_CANCELLED_FAILURE || error.messageId === undefined) throw error;
+  const { turn, messages } = await client.turnState(error.messageId);
+  return {
+    messages,
+    stop_reason: { message_type: 'stop_reason', stop_reason: StopReason.Cancelled },
+    usage: { message_type: 'usage_statistics', ...turn.usage, step_count: turn.stepCount },
+  };
+}
+
 export function messageRoutes(app: ServerApp, { client }: RouteDeps, streaming: StreamDeps): void {
   app.openapi(sendMessage, async (c) => {
     const { agent_id } = c.req.valid('param');
@@ -65,7 +82,7 @@ export function messageRoutes(app: ServerApp, { client }: RouteDeps, streaming: 
     const options = { ...(messageId !== undefined ? { messageId } : {}), ...(request.maxSteps !== undefined ? { maxSteps: request.maxSteps } : {}) };
     const response = await withFieldNames({ text: request.textLoc, maxSteps: ['body', 'max_steps'] }, () =>
       client.userMessage(agent_id, request.text, options),
-    );
+    ).catch((error: unknown) => cancelledAnswer(client, error));
     return c.json(lettaResponse(response, request.types), 200);
   });
 
