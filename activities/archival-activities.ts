@@ -40,19 +40,10 @@ import { ActivityFailureType } from '../src/domain/errors.ts';
 import type { EmbeddingConfig } from '../src/domain/llm-config.ts';
 import { embedTexts, EmbeddingError } from '../src/llm/embeddings.ts';
 import { loadAgentOrFail, type ActivityDeps } from './activity-deps.ts';
+import { embeddingFailure } from './failure-boundary.ts';
 
 /** Staged chunks read and inserted as passages at a time, inside the commit's transaction. */
 const COMMIT_PAGE = 500;
-
-/** An embedding failure as the activity fails: its type (`Connection`, `RateLimited`, ...), retried by Temporal when another attempt may succeed. */
-function embeddingFailure(error: EmbeddingError): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: error.type,
-    message: error.message,
-    nonRetryable: !error.retryable,
-    ...(error.retryAfterMs !== undefined ? { nextRetryDelay: error.retryAfterMs } : {}),
-  });
-}
 
 /** The agent's embedding_config; a non-retryable ConfigError naming it when the agent has none. */
 function embeddingConfigOf(agent: AgentRecord): EmbeddingConfig {

@@ -18,6 +18,20 @@ import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import { isTransientDbError } from '../src/db/db-errors.ts';
 import { ActivityFailureType, ConfigError, NotFoundError, ValidationError } from '../src/domain/errors.ts';
+import type { EmbeddingError } from '../src/llm/embeddings.ts';
+
+/**
+ * An embedding that failed, as an activity fails: its type (`Connection`, `RateLimited`,
+ * `AuthFailed`, ...), retried by Temporal when another attempt may succeed.
+ */
+export function embeddingFailure(error: EmbeddingError): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: error.type,
+    message: error.message,
+    nonRetryable: !error.retryable,
+    ...(error.retryAfterMs !== undefined ? { nextRetryDelay: error.retryAfterMs } : {}),
+  });
+}
 
 /** An activity function as `createActivities` returns it. */
 type ActivityFunction = (...args: never[]) => Promise<unknown>;

@@ -20,6 +20,7 @@ import { stringifyToolResult, ToolError } from '../src/tools/define-tool.ts';
 import type { Embedder, MemoryTool } from '../src/tools/memory-tools.ts';
 import type { RegisteredTool } from '../src/tools/registry.ts';
 import { loadAgentOrFail, type ActivityDeps } from './activity-deps.ts';
+import { embeddingFailure } from './failure-boundary.ts';
 import { assertOwnsTurn, withTurn } from './turn-fence.ts';
 
 /** Longer tool results are cut: they would crowd the model's context out. */
@@ -32,19 +33,6 @@ export const MAX_TOOL_RETURN_CHARS = 20_000;
 const MEMORY_TOOL_EMBEDDING: EmbedOptions = { timeoutMs: 12_000, maxRetries: 1 };
 
 class AlreadyStored extends Error {}
-
-/**
- * An embedding that failed, as the activity fails: its type (`Connection`, `RateLimited`,
- * `AuthFailed`, ...), retried by Temporal when another attempt may succeed.
- */
-function embeddingFailure(error: EmbeddingError): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: error.type,
-    message: error.message,
-    nonRetryable: !error.retryable,
-    ...(error.retryAfterMs !== undefined ? { nextRetryDelay: error.retryAfterMs } : {}),
-  });
-}
 
 interface ToolOutcome {
   status: ToolStatus;

@@ -4,7 +4,6 @@
  * a sample runs as a real subprocess (`bin/memloom.js`), and `memloom worker` always does.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
@@ -15,7 +14,7 @@ import type { LlmConfig } from '../../src/domain/llm-config.ts';
 import type { AgentWorkflowStatus } from '../../src/domain/turn.ts';
 import { ADMIN_DATABASE_URL, startTestStack } from '../helpers/stack.ts';
 import { rollDice } from './fixtures/tools.ts';
-import { CLI, runCli, runCliInProcess, parsed, errorOf, type CliRun } from '../helpers/cli.ts';
+import { CLI, runCli, runCliInProcess, startCliProcess, parsed, errorOf, type CliRun } from '../helpers/cli.ts';
 import { buildProgram } from '../../src/cli/program.ts';
 
 const stack = await startTestStack({ tools: [rollDice] });
@@ -368,25 +367,9 @@ describe('memloom CLI', () => {
     const taskQueue = `memloom-cli-worker-${randomUUID()}`;
     const secret = `sk-cli-secret-${randomUUID()}`;
     const args = [CLI, 'worker', '--tools', TOOLS_FIXTURE, '--task-queue', taskQueue, ...(BUNDLE ? ['--workflow-bundle', BUNDLE] : [])];
-    const child = spawn(process.execPath, args, { env: { ...ENV, LLM_API_KEY: secret, MEMLOOM_LOG_LEVEL: 'warn' } });
-    let stderr = '';
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    after(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker did not start: ${stderr}`)), 60_000);
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (/Stop with Ctrl-C/.test(stderr)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      void exited.then((code) => reject(new Error(`worker exited with ${code}: ${stderr}`)));
-    });
+    const worker = await startCliProcess(args.slice(1), { ...ENV, LLM_API_KEY: secret, MEMLOOM_LOG_LEVEL: 'warn' });
+    const { child, exited } = worker;
+    let stderr = worker.stderr;
     assert.match(stderr, new RegExp(`serving task queue "${taskQueue}" on Temporal ${process.env.TEMPORAL_ADDRESS ?? ''}`));
     assert.match(stderr, /user tools: +roll_dice, shout/);
     assert.match(stderr, /model API key: +set/);
@@ -403,8 +386,9 @@ describe('memloom CLI', () => {
     assert.equal(ret?.tool_return, 'HELLO');
 
     child.kill('SIGTERM');
-    assert.equal(await exited, 0, stderr);
-    assert.equal(stdout, '');
+    assert.equal(await exited, 0, worker.stderr);
+    stderr = worker.stderr;
+    assert.equal(worker.stdout, '');
     assert.ok(!stderr.includes(secret), 'the API key is never printed');
   });
 });

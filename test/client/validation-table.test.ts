@@ -163,6 +163,12 @@ const CASES: Case[] = [
   ['listArchivalMemory', 'unknown option', call('listArchivalMemory', 'narrow', { query: 'x' }), ''],
   ['deleteArchivalMemory', 'bad passage id', call('deleteArchivalMemory', 'narrow', 'p-1'), 'passageId'],
 
+  ['startMessage', 'empty text', call('startMessage', 'narrow', ''), 'text'],
+  ['startMessage', 'bad messageId', call('startMessage', 'narrow', 'hi', { messageId: 'msg-1' }), 'messageId'],
+  ['cancelTurn', 'bad message id', call('cancelTurn', 'msg-1'), 'messageId'],
+  ['cancelOpenTurns', 'NUL in agent', call('cancelOpenTurns', NUL), 'idOrName', /NUL/],
+  ['turnState', 'bad message id', call('turnState', 'msg-1'), 'messageId'],
+
   ['retryTurn', 'bad message id', call('retryTurn', 'msg-1'), 'messageId'],
   ['getTurn', 'NUL', call('getTurn', NUL), 'messageId'],
   ['turnProgress', 'NUL', call('turnProgress', NUL), 'messageId'],

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { after } from 'node:test';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
@@ -111,6 +112,51 @@ function captureWrites(stream: NodeJS.WriteStream, into: keyof Captured): () => 
 }
 
 /** The error document a failed `--json` run prints on stderr. */
+/** A long-running `memloom` process (worker, serve) started by {@link startCliProcess}. */
+export interface CliProcess {
+  child: ChildProcessWithoutNullStreams;
+  /** Its stderr and stdout so far. */
+  readonly stderr: string;
+  readonly stdout: string;
+  /** Resolves with the exit code when it exits. */
+  exited: Promise<number | null>;
+}
+
+/**
+ * Spawns `memloom <args>` and resolves once it says `Stop with Ctrl-C` on stderr (it is ready);
+ * rejects if it exits first or takes 60 s. Killed when the test file ends.
+ */
+export async function startCliProcess(args: readonly string[], env: NodeJS.ProcessEnv): Promise<CliProcess> {
+  const child = spawn(process.execPath, [CLI, ...args], { env });
+  const out = { stderr: '', stdout: '' };
+  child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`memloom ${args[0] ?? ''} did not start: ${out.stderr}`)), 60_000);
+    child.stderr.on('data', (d: Buffer) => {
+      out.stderr += d.toString();
+      if (/Stop with Ctrl-C/.test(out.stderr)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then((code) => reject(new Error(`memloom ${args[0] ?? ''} exited with ${code}: ${out.stderr}`)));
+  });
+  return {
+    child,
+    exited,
+    get stderr() {
+      return out.stderr;
+    },
+    get stdout() {
+      return out.stdout;
+    },
+  };
+}
+
 export interface CliErrorDocument {
   code: string;
   message: string;
