@@ -144,7 +144,7 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
   /** Turns accepted by this run and not yet finished (queued or running). */
   let active = 0;
   /** Turns asked to stop (message ids), and the scope of the model step a running one is in. */
-  const cancelRequested = new Set<string>();
+  const cancelRequested = new Set<string>(input.cancelled);
   const modelScopes = new Map<string, CancellationScope>();
   const status: AgentWorkflowStatus = {
     agentId,
@@ -550,6 +550,8 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
         idleTimeoutMs,
         carried: forwarded,
         ...(agentName !== undefined ? { agentName } : {}),
+        // a cancel of a forwarded turn reached this run: the next run, which runs the turn, keeps it
+        ...(forwarded.some((t) => cancelRequested.has(t.messageId)) ? { cancelled: forwarded.filter((t) => cancelRequested.has(t.messageId)).map((t) => t.messageId) } : {}),
       });
     }
     await condition(() => active === 0 || mustContinueAsNew());

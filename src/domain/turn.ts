@@ -81,6 +81,8 @@ export const AgentWorkflowInputSchema = z.object({
   idleTimeoutMs: z.number().int().positive().default(3_600_000),
   /** Turns sent while the previous run was closing, in arrival order: this run runs them first. */
   carried: z.array(z.object({ messageId: MessageIdSchema, attempt: z.number().int().min(1) })).default([]),
+  /** Carried turns asked to stop while the previous run was closing (message ids). */
+  cancelled: z.array(MessageIdSchema).default([]),
 });
 export type AgentWorkflowInput = z.input<typeof AgentWorkflowInputSchema>;
 
