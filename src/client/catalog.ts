@@ -7,7 +7,7 @@
 import { listPublishedTools } from '../db/tool-store.ts';
 import type { Queryable } from '../db/pool.ts';
 import type { LlmConfig } from '../domain/llm-config.ts';
-import type { ModelsConfig } from '../domain/model-policy.ts';
+import { groupContextWindow, type ModelsConfig } from '../domain/model-policy.ts';
 import { MEMORY_TOOLS } from '../tools/memory-tools.ts';
 
 export const ToolKind = {
@@ -54,10 +54,7 @@ export interface ModelChoice {
 
 /** The groups of `models`, then the default llm_config when it names none of them. */
 export function modelChoices(models: ModelsConfig | null, defaultLlm: LlmConfig | null): ModelChoice[] {
-  const groups = (models?.groups ?? []).map((g) => {
-    const windows = g.deployments.flatMap((d) => (d.maxInputTokens === null ? [] : [d.maxInputTokens]));
-    return { name: g.name, contextWindow: windows.length > 0 ? Math.min(...windows) : null, source: ModelSource.ModelsFile, llmConfig: null };
-  });
+  const groups = (models?.groups ?? []).map((g) => ({ name: g.name, contextWindow: groupContextWindow(g), source: ModelSource.ModelsFile, llmConfig: null }));
   const inGroups = defaultLlm !== null && groups.some((g) => g.name === defaultLlm.model);
   const fallback =
     defaultLlm === null || inGroups

@@ -8,7 +8,7 @@ import { BudgetDurationSchema, MaxBudgetSchema } from './budget.ts';
 import { CompactionSettingsSchema, type CompactionSettings } from './compaction.ts';
 import type { FieldIssue } from './errors.ts';
 import { EmbeddingConfigSchema, LlmConfigSchema, type EmbeddingConfig, type LlmConfig } from './llm-config.ts';
-import type { ModelsConfig } from './model-policy.ts';
+import { groupContextWindow, type ModelsConfig } from './model-policy.ts';
 import { charLength } from './validation.ts';
 
 /** Letta's default character limit of a block. Limits count characters (code points). */
@@ -139,8 +139,7 @@ export function resolveAgentLlmConfig(
       const known = groups.map((g) => g.name).join(', ') || 'none';
       return { issues: [{ path: 'llm_config.model', message: `"${llm.model}" is not a model group of ${models.source}: the groups are ${known}` }] };
     }
-    const windows = group.deployments.flatMap((d) => (d.maxInputTokens === null ? [] : [d.maxInputTokens]));
-    if (windows.length > 0) groupWindow = Math.min(...windows);
+    groupWindow = groupContextWindow(group) ?? undefined;
   }
   const contextWindow = llm.context_window ?? groupWindow ?? fallbackWindow;
   if (contextWindow === undefined) {

@@ -192,6 +192,12 @@ export interface ModelGroup {
   deployments: ModelDeployment[];
 }
 
+/** The context window a group offers an agent: the smallest `max_input_tokens` of its deployments; null when none sets it. */
+export function groupContextWindow(group: ModelGroup): number | null {
+  const windows = group.deployments.flatMap((d) => (d.maxInputTokens === null ? [] : [d.maxInputTokens]));
+  return windows.length > 0 ? Math.min(...windows) : null;
+}
+
 /** One fallbacks entry: when `group` fails, try `fallbacks` in order. `*` is any group. */
 export interface FallbackRule {
   group: string;
