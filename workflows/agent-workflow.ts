@@ -543,6 +543,7 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
       status.closing = true;
       show();
       await condition(() => active === 0 && allHandlersFinished());
+      const cancelled = forwarded.filter((t) => cancelRequested.has(t.messageId)).map((t) => t.messageId);
       await continueAsNew<typeof agentWorkflow>({
         agentId,
         turnsCompleted: status.turnsCompleted,
@@ -551,7 +552,7 @@ export async function agentWorkflow(rawInput: AgentWorkflowInput): Promise<void>
         carried: forwarded,
         ...(agentName !== undefined ? { agentName } : {}),
         // a cancel of a forwarded turn reached this run: the next run, which runs the turn, keeps it
-        ...(forwarded.some((t) => cancelRequested.has(t.messageId)) ? { cancelled: forwarded.filter((t) => cancelRequested.has(t.messageId)).map((t) => t.messageId) } : {}),
+        ...(cancelled.length > 0 ? { cancelled } : {}),
       });
     }
     await condition(() => active === 0 || mustContinueAsNew());
